@@ -1,0 +1,239 @@
+"""python -m genlab …: train, resume, list, sample, interpolate, datasets, models, worker.
+
+Bad arguments get one line on stderr that names what is allowed, exit code 2, and
+nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import torch
+from tqdm import tqdm
+
+from genlab.config import GAN_LOSSES, LIKELIHOODS, ConfigError
+from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
+from genlab.device import CHOICES as DEVICES
+from genlab.latent import interpolate
+from genlab.models import VARIANTS, noise
+from genlab.presets import make_config
+from genlab.runs import Run, RunError, create_run, default_runs_dir, list_runs, open_run
+from genlab.snapshots import load_model
+from genlab.train import Trainer, check_config, dataset_for
+from genlab.viz import picture, save_png
+
+EXIT_CODES = {"completed": 0, "cancelled": 130}
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        fail(message)
+
+
+def fail(message: str) -> NoReturn:
+    print(f"genlab: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m genlab", description="Train and compare small GANs and VAEs.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    t = sub.add_parser("train", help="train a model in the foreground")
+    t.add_argument("model", choices=list(VARIANTS), metavar="MODEL",
+                   help=f"one of: {', '.join(VARIANTS)}")
+    t.add_argument("--dataset", required=True, choices=list(DATASETS), metavar="NAME",
+                   help=f"one of: {', '.join(DATASETS)}")
+    length = t.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int)
+    length.add_argument("--epochs", type=float)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--latent-dim", type=int)
+    t.add_argument("--beta", type=float, help="VAE: weight of the KL term")
+    t.add_argument("--loss", choices=GAN_LOSSES, metavar="LOSS", help=f"GAN: one of {', '.join(GAN_LOSSES)}")
+    t.add_argument("--likelihood", choices=LIKELIHOODS, metavar="LIK", help="VAE: bernoulli or gaussian")
+    t.add_argument("--arch", choices=("mlp", "conv"), help="override the variant's architecture")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device", choices=DEVICES, metavar="DEVICE", help=f"one of {', '.join(DEVICES)}")
+    t.add_argument("--log-every", type=int)
+    t.add_argument("--snapshots", type=int, dest="n_snapshots")
+    t.add_argument("--path", help="folder dataset: a folder or .zip of images")
+    t.add_argument("--image-size", type=int, choices=(28, 32, 64))
+    t.add_argument("--color", choices=("grey", "rgb"))
+    t.add_argument("--name", help="a name for the run (its id starts with it)")
+    t.add_argument("--runs-dir", type=Path, default=None)
+
+    r = sub.add_parser("resume", help="continue a stopped run from its checkpoint")
+    r.add_argument("run")
+    r.add_argument("--device", choices=DEVICES, metavar="DEVICE")
+    r.add_argument("--runs-dir", type=Path, default=None)
+
+    ls = sub.add_parser("list", help="list runs")
+    ls.add_argument("--runs-dir", type=Path, default=None)
+
+    s = sub.add_parser("sample", help="write a grid of samples to a PNG")
+    s.add_argument("run")
+    s.add_argument("--n", type=int, default=64)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--step", type=int, help="snapshot step (default: the latest)")
+    s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--runs-dir", type=Path, default=None)
+
+    i = sub.add_parser("interpolate", help="write a latent interpolation strip to a PNG")
+    i.add_argument("run")
+    i.add_argument("--steps", type=int, default=10)
+    i.add_argument("--slerp", action="store_true", help="spherical instead of linear")
+    i.add_argument("--seed-a", type=int, default=0)
+    i.add_argument("--seed-b", type=int, default=1)
+    i.add_argument("--label", type=int, default=0, help="class, for a conditional model")
+    i.add_argument("--step", type=int, help="snapshot step (default: the latest)")
+    i.add_argument("--out", type=Path, required=True)
+    i.add_argument("--runs-dir", type=Path, default=None)
+
+    sub.add_parser("datasets", help="list datasets and whether they are here")
+    sub.add_parser("models", help="list model variants")
+
+    w = sub.add_parser("worker", help="train a prepared run directory (what the app launches)")
+    w.add_argument("run_dir", type=Path)
+    w.add_argument("--device", choices=DEVICES, metavar="DEVICE")
+    return p
+
+
+def runs_dir(args: argparse.Namespace) -> Path:
+    return args.runs_dir or default_runs_dir()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    overrides = {k: getattr(args, k) for k in (
+        "steps", "batch_size", "lr", "latent_dim", "beta", "loss", "likelihood", "arch", "seed",
+        "device", "log_every", "n_snapshots", "path", "image_size", "color", "name")}
+    config = make_config(args.model, args.dataset, **overrides)
+    data = dataset_for(config)
+    if args.epochs is not None:
+        if args.epochs <= 0:
+            raise ConfigError(f"epochs must be positive, not {args.epochs}")
+        batches = len(data.x_train) // max(1, config.optim.batch_size)
+        config.schedule.steps = max(1, math.ceil(args.epochs * batches))
+    check_config(config, data)
+    run = create_run(runs_dir(args), config, state="running")
+    print(run.id, flush=True)
+    return run_in_foreground(run, args.device)
+
+
+def run_in_foreground(run: Run, device: str | None) -> int:
+    """Train with a progress bar; Ctrl-C or SIGTERM stops cleanly with a checkpoint."""
+    bar = tqdm(total=run.config().schedule.steps, unit="step", file=sys.stderr, dynamic_ncols=True)
+    bar.update(run.status().get("step", 0))
+
+    def progress(step: int, total: int) -> None:
+        bar.update(step - bar.n)
+
+    trainer = Trainer(run, device, progress)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: trainer.request_stop())
+    state = trainer.train()
+    bar.close()
+    status = run.status()
+    message = f"{run.id}: {state} at step {status.get('step')}/{status.get('total_steps')}"
+    if status.get("error"):
+        message += f": {status['error']}"
+    if state in ("cancelled", "interrupted"):
+        message += f"; continue with: python -m genlab resume {run.id}"
+    print(message, file=sys.stderr)
+    return EXIT_CODES.get(state, 1)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    run = open_run(runs_dir(args), args.run)
+    state = run.status().get("state")
+    if state in ("running", "queued", "completed"):
+        raise RunError(f"run {run.id} is {state}; only a cancelled, interrupted, failed or diverged run resumes")
+    run.set_status(state="running", error=None)
+    return run_in_foreground(run, args.device)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    rows = [("RUN", "MODEL", "DATASET", "STATE", "STEP", "DEVICE")]
+    for s in list_runs(runs_dir(args)):
+        if s.error:
+            rows.append((s.run.id, "-", "-", "broken", "-", s.error))
+            continue
+        rows.append((s.run.id, s.config.model.variant, s.config.data.name, s.state,
+                     f"{s.status.get('step', 0)}/{s.status.get('total_steps', '?')}",
+                     str(s.status.get("device") or "-")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1])
+    return 0
+
+
+def _write_picture(args: argparse.Namespace, samples: torch.Tensor, nrow: int) -> int:
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_png(picture(samples, nrow=nrow), args.out)
+    print(args.out)
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    if not 1 <= args.n <= 1024:
+        raise ConfigError(f"--n must be between 1 and 1024, not {args.n}")
+    model, _ = load_model(open_run(runs_dir(args), args.run), args.step)
+    return _write_picture(args, model.sample(args.n, args.seed), nrow=math.ceil(math.sqrt(args.n)))
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    if not 2 <= args.steps <= 64:
+        raise ConfigError(f"--steps must be between 2 and 64, not {args.steps}")
+    model, _ = load_model(open_run(runs_dir(args), args.run), args.step)
+    if model.n_classes and not 0 <= args.label < model.n_classes:
+        raise ConfigError(f"--label must be between 0 and {model.n_classes - 1}, not {args.label}")
+    d = model.latent_dim
+    z = interpolate(noise(1, d, args.seed_a), noise(1, d, args.seed_b), args.steps, args.slerp)
+    labels = torch.full((args.steps,), args.label) if model.n_classes else None
+    with torch.no_grad():
+        images = model.generate(z, labels)
+    return _write_picture(args, images, nrow=args.steps)
+
+
+def cmd_datasets(_: argparse.Namespace) -> int:
+    for name, spec in DATASETS.items():
+        ok, why = availability(name)
+        shape = "x".join(map(str, spec.shape)) if spec.shape else "any"
+        size = f"{spec.size:,}" if spec.size else "-"
+        print(f"{name:14} {spec.kind:7} {shape:8} {size:>8}  {'yes' if ok else 'no ':3}  "
+              f"{spec.description}; {why}")
+    return 0
+
+
+def cmd_models(_: argparse.Namespace) -> int:
+    for v in VARIANTS.values():
+        print(f"{v.name:14} {v.family:4} {v.arch:5} {v.description}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Train a run directory made by the app; its process is its own group leader."""
+    run = Run(args.run_dir.resolve())
+    run.config()  # a clear error now if the directory is not a run
+    trainer = Trainer(run, args.device)
+    signal.signal(signal.SIGTERM, lambda *_: trainer.request_stop())
+    return EXIT_CODES.get(trainer.train(), 1)
+
+
+COMMANDS = {"train": cmd_train, "resume": cmd_resume, "list": cmd_list, "sample": cmd_sample,
+            "interpolate": cmd_interpolate, "datasets": cmd_datasets, "models": cmd_models,
+            "worker": cmd_worker}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ConfigError, DatasetError, DatasetUnavailable, RunError) as exc:
+        fail(str(exc))

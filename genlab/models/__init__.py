@@ -1,0 +1,70 @@
+"""The model registry: every variant GenLab trains, and how to build one for a dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from genlab.config import ConfigError, ModelConfig
+from genlab.models.base import GenerativeModel, noise
+from genlab.models.gan import GAN
+from genlab.models.vae import VAE
+
+__all__ = ["VARIANTS", "GenerativeModel", "Variant", "build_model", "check_fits_data", "noise"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A named preset: a family, an architecture and the options that make it what it is."""
+
+    name: str
+    family: str
+    arch: str
+    description: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in [
+    Variant("gan", "gan", "mlp", "MLP GAN, non-saturating loss (Goodfellow et al. 2014)"),
+    Variant("minimax-gan", "gan", "mlp", "MLP GAN with the original saturating minimax loss",
+            {"loss": "minimax"}),
+    Variant("lsgan", "gan", "mlp", "MLP GAN with the least-squares loss (Mao et al. 2017)",
+            {"loss": "least-squares"}),
+    Variant("wgan-gp", "gan", "mlp", "Wasserstein GAN with gradient penalty, 5 critic steps "
+            "(Gulrajani et al. 2017)", {"loss": "wgan-gp", "n_critic": 5}),
+    Variant("hinge-sn", "gan", "mlp", "hinge loss with spectral norm in D (Miyato et al. 2018)",
+            {"loss": "hinge", "spectral_norm": True}),
+    Variant("pacgan2", "gan", "mlp", "PacGAN: D judges 2 samples at once against mode collapse "
+            "(Lin et al. 2018)", {"pack": 2}),
+    Variant("cgan", "gan", "mlp", "class-conditional MLP GAN with a projection discriminator",
+            {"conditional": True}),
+    Variant("dcgan", "gan", "conv", "DCGAN: conv generator and discriminator (Radford et al. 2016)"),
+    Variant("dcgan-wgan-gp", "gan", "conv", "DCGAN networks trained as a WGAN-GP",
+            {"loss": "wgan-gp", "n_critic": 5}),
+    Variant("cdcgan", "gan", "conv", "class-conditional DCGAN", {"conditional": True}),
+    Variant("vae", "vae", "mlp", "MLP VAE (Kingma & Welling 2014)"),
+    Variant("beta-vae", "vae", "mlp", "MLP VAE with beta = 4: smoother latents, blurrier samples "
+            "(Higgins et al. 2017)", {"beta": 4.0}),
+    Variant("cvae", "vae", "mlp", "class-conditional MLP VAE (Sohn et al. 2015)", {"conditional": True}),
+    Variant("conv-vae", "vae", "conv", "convolutional VAE"),
+]}
+
+
+def build_model(config: ModelConfig, data_shape: tuple[int, ...], n_classes: int) -> GenerativeModel:
+    """A freshly initialised model of the configured family for data of this shape."""
+    klass = GAN if config.family == "gan" else VAE
+    return klass(config, tuple(data_shape), n_classes)
+
+
+def check_fits_data(config: ModelConfig, kind: str, shape: tuple[int, ...], n_classes: int) -> None:
+    """Refuse model options that cannot work on this dataset, saying what would."""
+    if config.arch == "conv":
+        if kind != "images" or len(shape) != 3 or shape[1] not in (28, 32, 64):
+            raise ConfigError(f"the conv architecture needs 28, 32 or 64 px images, not data of "
+                              f"shape {tuple(shape)}; use an MLP variant (gan, vae, ...)")
+    if config.conditional and not n_classes:
+        raise ConfigError("a class-conditional model needs labelled data; this dataset has no classes")
+    if config.family == "gan" and config.conditional and config.pack > 1:
+        raise ConfigError("packing (PacGAN) and class conditioning cannot be combined")
+    if config.family == "vae" and kind == "points" and config.likelihood == "bernoulli":
+        raise ConfigError("a Bernoulli likelihood needs data in [0, 1]; use gaussian for 2-D points")

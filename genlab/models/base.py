@@ -1,0 +1,76 @@
+"""The face both families show the views: latent_dim, generate(z), sample(n, seed)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from genlab.config import ModelConfig
+
+
+def noise(n: int, latent_dim: int, seed: int) -> torch.Tensor:
+    """Standard normal latents drawn on the CPU, so a seed means the same z on every device."""
+    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+
+
+class GenerativeModel(nn.Module):
+    """Base of both families. Subclasses set `inference_parts`: the submodules a view
+    needs (snapshots hold only those), and implement `generate` and `train_step`."""
+
+    family = ""
+    inference_parts: tuple[str, ...] = ()
+
+    def __init__(self, config: ModelConfig, data_shape: tuple[int, ...], n_classes: int):
+        super().__init__()
+        self.config = config
+        self.data_shape = tuple(data_shape)
+        self.is_image = len(self.data_shape) == 3
+        self.n_classes = n_classes if config.conditional else 0
+        self.latent_dim = config.latent_dim
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def one_hot(self, labels: torch.Tensor | None, n: int) -> torch.Tensor | None:
+        """Labels as one-hot rows for a conditional model; None for an unconditional one.
+        A conditional model given no labels cycles through the classes."""
+        if not self.n_classes:
+            return None
+        if labels is None:
+            labels = torch.arange(n, device=self.device) % self.n_classes
+        return nn.functional.one_hot(labels.to(self.device), self.n_classes).float()
+
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Decode latents into data space (images in [0, 1], or 2-D points)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """n samples from the seeded prior, in eval mode, on the model's device."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.generate(noise(n, self.latent_dim, seed).to(self.device), labels)
+        finally:
+            self.train(was_training)
+
+    def inference_state_dict(self) -> dict[str, torch.Tensor]:
+        """The weights a view needs: the state of `inference_parts` only."""
+        return {k: v for k, v in self.state_dict().items() if k.split(".")[0] in self.inference_parts}
+
+    def load_inference_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        missing, unexpected = self.load_state_dict(state, strict=False)
+        missing = [k for k in missing if k.split(".")[0] in self.inference_parts]
+        if missing or unexpected:
+            raise ValueError(f"weights do not fit this model: missing {missing[:3]}, "
+                             f"unexpected {unexpected[:3]}")
+
+    def make_optimizers(self, lr: float, lr_d: float | None, betas: tuple[float, float],
+                        weight_decay: float) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def train_step(self, batches, optimizers: dict[str, torch.optim.Optimizer], step: int,
+                   gen: torch.Generator) -> dict[str, torch.Tensor]:
+        """One update; returns named scalars as tensors (no host sync)."""
+        raise NotImplementedError

@@ -1,0 +1,73 @@
+"""Defaults per model variant and dataset that train to recognisable samples.
+
+`make_config` is how both the command line and the app turn "dcgan on fashion-mnist"
+into a full RunConfig; explicit overrides win over the defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from genlab.config import ConfigError, DataConfig, ModelConfig, OptimConfig, RunConfig, ScheduleConfig
+from genlab.data import DATASETS
+from genlab.models import VARIANTS
+
+# (family, dataset group, arch) -> model and optimiser defaults
+_DEFAULTS: dict[tuple[str, str, str], dict[str, Any]] = {
+    ("gan", "points", "mlp"): dict(latent_dim=2, hidden=256, depth=3, batch_size=256, lr=2e-4, steps=5000),
+    ("vae", "points", "mlp"): dict(latent_dim=2, hidden=256, depth=3, batch_size=256, lr=1e-3,
+                                   beta1=0.9, likelihood="gaussian", steps=5000),
+    ("gan", "small", "mlp"): dict(latent_dim=16, hidden=256, depth=2, batch_size=64, lr=2e-4, steps=3000),
+    ("vae", "small", "mlp"): dict(latent_dim=8, hidden=256, depth=2, batch_size=64, lr=1e-3,
+                                  beta1=0.9, steps=3000),
+    ("gan", "images", "mlp"): dict(latent_dim=64, hidden=512, depth=2, batch_size=128, lr=2e-4, steps=3000),
+    ("gan", "images", "conv"): dict(latent_dim=64, hidden=32, batch_size=128, lr=2e-4, steps=3000),
+    # The classic 784-400-20 VAE of pytorch/examples.
+    ("vae", "images", "mlp"): dict(latent_dim=20, hidden=400, depth=1, batch_size=128, lr=1e-3,
+                                   beta1=0.9, steps=3000),
+    ("vae", "images", "conv"): dict(latent_dim=20, hidden=32, batch_size=128, lr=1e-3, beta1=0.9, steps=3000),
+}
+
+# WGAN-GP's own optimiser settings (Gulrajani et al. 2017).
+_WGAN_OPTIM = dict(lr=1e-4, beta1=0.0, beta2=0.9)
+
+
+def dataset_group(dataset: str) -> str:
+    if dataset not in DATASETS:
+        raise ConfigError(f"unknown dataset {dataset!r}; allowed: {', '.join(DATASETS)}")
+    spec = DATASETS[dataset]
+    if spec.kind == "points":
+        return "points"
+    return "small" if dataset == "digits" else "images"
+
+
+def _split(values: dict[str, Any], klass) -> dict[str, Any]:
+    names = klass.__dataclass_fields__
+    return {k: v for k, v in values.items() if k in names}
+
+
+def make_config(variant: str, dataset: str, **overrides: Any) -> RunConfig:
+    """A full config for `variant` on `dataset`. Overrides may name any field of the
+    model, data, optim or schedule sections (None means: keep the default)."""
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown model {variant!r}; allowed: {', '.join(VARIANTS)}")
+    v = VARIANTS[variant]
+    values: dict[str, Any] = dict(_DEFAULTS[(v.family, dataset_group(dataset), v.arch)])
+    values.update(v.options)
+    if values.get("loss") == "wgan-gp":
+        values.update(_WGAN_OPTIM)
+    sections = (ModelConfig, DataConfig, OptimConfig, ScheduleConfig)
+    known = {f for klass in sections for f in klass.__dataclass_fields__} | {"name"}
+    unknown = set(overrides) - known
+    if unknown:
+        raise ConfigError(f"unknown settings {sorted(unknown)}")
+    values.update({k: val for k, val in overrides.items() if val is not None})
+    return RunConfig(
+        model=replace(ModelConfig(), variant=variant, family=v.family, arch=v.arch,
+                      **_split(values, ModelConfig)),
+        data=replace(DataConfig(), **_split(values, DataConfig), name=dataset),
+        optim=replace(OptimConfig(), **_split(values, OptimConfig)),
+        schedule=replace(ScheduleConfig(), **_split(values, ScheduleConfig)),
+        name=str(values.get("name") or ""),
+    )

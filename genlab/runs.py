@@ -1,0 +1,221 @@
+"""The run directory: the one place a run's state lives.
+
+    checkpoints/<run_id>/
+      config.json     the RunConfig, written once at creation
+      dataset.json    shape, kind and classes of the data, written once by the Trainer
+      status.json     state, step, pid, device, timestamps, error; replaced atomically
+      metrics.jsonl   one JSON object per logged step, each line one write()
+      snapshots/      step_NNNNNNN.safetensors (inference weights) + step_NNNNNNN.png
+      checkpoint.safetensors   the latest full training state (see statefile.py)
+      eval.json       metrics computed for the run
+      STOP            present when a stop was requested
+
+Writers replace whole files atomically or append whole lines; readers tolerate a torn
+last line and report a broken run instead of failing. A run id is a safe file name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genlab.config import ConfigError, RunConfig
+
+STATES = ("queued", "running", "completed", "failed", "cancelled", "interrupted", "diverged")
+ACTIVE_STATES = ("queued", "running")
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+SNAPSHOT_PATTERN = re.compile(r"^step_(\d{7})\.safetensors$")
+
+
+class RunError(ValueError):
+    """A run id, or a run's files, cannot be used; the message says why."""
+
+
+def default_runs_dir() -> Path:
+    """$GENLAB_RUNS, else ./checkpoints."""
+    return Path(os.environ.get("GENLAB_RUNS") or "checkpoints")
+
+
+def check_run_id(run_id: str) -> str:
+    """Return `run_id` if it is a safe file name, else raise RunError."""
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
+        raise RunError(f"{run_id!r} is not a run id: letters, digits, '.', '_' and '-' only, "
+                       "starting with a letter or digit, at most 100 characters")
+    return run_id
+
+
+def new_run_id(config: RunConfig) -> str:
+    """`<name or variant-dataset>-<UTC time>-<4 hex digits>`, e.g. dcgan-fashion-mnist-20261122-101500-3f2a."""
+    base = config.name or f"{config.model.variant}-{config.data.name}"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", base).strip("-.")[:60] or "run"
+    return f"{slug}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write JSON to a temporary file beside `path`, flush it to disk, then os.replace it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, indent=1, sort_keys=True)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            value = json.load(f)
+    except FileNotFoundError as exc:
+        raise RunError(f"{path.name} is missing from run {path.parent.name}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{path.name} of run {path.parent.name} is corrupt ({exc})") from exc
+    if not isinstance(value, dict):
+        raise RunError(f"{path.name} of run {path.parent.name} is not a JSON object")
+    return value
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every whole JSON line of a file; a torn (half-written) or corrupt line is skipped."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().split("\n")
+    except FileNotFoundError:
+        return []
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+@dataclass(frozen=True)
+class Run:
+    """A handle on one run directory; every read goes to disk."""
+
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    config_path = property(lambda self: self.path / "config.json")
+    dataset_path = property(lambda self: self.path / "dataset.json")
+    status_path = property(lambda self: self.path / "status.json")
+    metrics_path = property(lambda self: self.path / "metrics.jsonl")
+    snapshots_dir = property(lambda self: self.path / "snapshots")
+    checkpoint_path = property(lambda self: self.path / "checkpoint.safetensors")
+    eval_path = property(lambda self: self.path / "eval.json")
+    stop_path = property(lambda self: self.path / "STOP")
+    log_path = property(lambda self: self.path / "worker.log")
+
+    def config(self) -> RunConfig:
+        try:
+            return RunConfig.from_dict(read_json(self.config_path))
+        except (ConfigError, TypeError) as exc:
+            raise RunError(f"config.json of run {self.id} is not a valid config: {exc}") from exc
+
+    def dataset_info(self) -> dict[str, Any]:
+        return read_json(self.dataset_path)
+
+    def status(self) -> dict[str, Any]:
+        return read_json(self.status_path)
+
+    def set_status(self, **fields: Any) -> dict[str, Any]:
+        """Merge `fields` into status.json and replace it atomically."""
+        try:
+            status = self.status()
+        except RunError:
+            status = {}
+        status.update(fields, updated=time.time())
+        write_json_atomic(self.status_path, status)
+        return status
+
+    def metrics(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.metrics_path)
+
+    def snapshot_steps(self) -> list[int]:
+        """Steps that have a weights snapshot, in order."""
+        try:
+            names = os.listdir(self.snapshots_dir)
+        except FileNotFoundError:
+            return []
+        return sorted(int(m.group(1)) for n in names if (m := SNAPSHOT_PATTERN.match(n)))
+
+    def snapshot_path(self, step: int, suffix: str = ".safetensors") -> Path:
+        return self.snapshots_dir / f"step_{step:07d}{suffix}"
+
+    def request_stop(self) -> None:
+        self.stop_path.touch()
+
+    def stop_requested(self) -> bool:
+        return self.stop_path.exists()
+
+
+def create_run(runs_dir: Path, config: RunConfig, state: str = "queued") -> Run:
+    """Make a new run directory holding config.json and status.json."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        run = Run(runs_dir / new_run_id(config))
+        try:
+            run.path.mkdir()
+            break
+        except FileExistsError:
+            continue
+    write_json_atomic(run.config_path, config.to_dict())
+    now = time.time()
+    write_json_atomic(run.status_path, {"state": state, "step": 0, "total_steps": config.schedule.steps,
+                                        "created": now, "updated": now, "elapsed_s": 0.0})
+    return run
+
+
+def open_run(runs_dir: Path, run_id: str) -> Run:
+    """The run called `run_id`; RunError when the id is unsafe or no such run exists."""
+    run = Run(runs_dir / check_run_id(run_id))
+    if not run.config_path.is_file():
+        raise RunError(f"no run {run_id!r} in {runs_dir}")
+    return run
+
+
+@dataclass
+class RunSummary:
+    """What a listing shows of a run; `error` is set when the run's files are broken."""
+
+    run: Run
+    config: RunConfig | None
+    status: dict[str, Any]
+    error: str | None = None
+
+    @property
+    def state(self) -> str:
+        return str(self.status.get("state", "broken" if self.error else "unknown"))
+
+
+def summarize(run: Run) -> RunSummary:
+    try:
+        config = run.config()
+    except RunError as exc:
+        return RunSummary(run, None, {}, str(exc))
+    try:
+        return RunSummary(run, config, run.status())
+    except RunError as exc:
+        return RunSummary(run, config, {}, str(exc))
+
+
+def list_runs(runs_dir: Path) -> list[RunSummary]:
+    """Every run in `runs_dir`, newest first; broken ones included with their error."""
+    if not runs_dir.is_dir():
+        return []
+    runs = [Run(p) for p in runs_dir.iterdir()
+            if p.is_dir() and not p.is_symlink() and RUN_ID_PATTERN.match(p.name)]
+    summaries = [summarize(r) for r in runs]
+    return sorted(summaries, key=lambda s: s.status.get("created", 0), reverse=True)
