@@ -53,8 +53,13 @@ def make_config(variant: str, dataset: str, **overrides: Any) -> RunConfig:
     if variant not in VARIANTS:
         raise ConfigError(f"unknown model {variant!r}; allowed: {', '.join(VARIANTS)}")
     v = VARIANTS[variant]
-    values: dict[str, Any] = dict(_DEFAULTS[(v.family, dataset_group(dataset), v.arch)])
-    values.update(v.options)
+    arch = overrides.get("arch") or v.arch
+    key = (v.family, dataset_group(dataset), arch)
+    if key not in _DEFAULTS:
+        raise ConfigError(f"{variant} with the {arch} architecture needs 28, 32 or 64 px images, "
+                          f"not {dataset}; use an MLP variant (gan, vae, ...)")
+    values: dict[str, Any] = dict(_DEFAULTS[key])
+    values.update(v.options, arch=arch)
     if values.get("loss") == "wgan-gp":
         values.update(_WGAN_OPTIM)
     sections = (ModelConfig, DataConfig, OptimConfig, ScheduleConfig)
@@ -63,11 +68,12 @@ def make_config(variant: str, dataset: str, **overrides: Any) -> RunConfig:
     if unknown:
         raise ConfigError(f"unknown settings {sorted(unknown)}")
     values.update({k: val for k, val in overrides.items() if val is not None})
+    run_name = str(values.pop("name", "") or "")
     return RunConfig(
-        model=replace(ModelConfig(), variant=variant, family=v.family, arch=v.arch,
+        model=replace(ModelConfig(), variant=variant, family=v.family,
                       **_split(values, ModelConfig)),
         data=replace(DataConfig(), **_split(values, DataConfig), name=dataset),
         optim=replace(OptimConfig(), **_split(values, OptimConfig)),
         schedule=replace(ScheduleConfig(), **_split(values, ScheduleConfig)),
-        name=str(values.get("name") or ""),
+        name=run_name,
     )

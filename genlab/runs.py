@@ -53,7 +53,7 @@ def check_run_id(run_id: str) -> str:
 def new_run_id(config: RunConfig) -> str:
     """`<name or variant-dataset>-<UTC time>-<4 hex digits>`, e.g. dcgan-fashion-mnist-20261122-101500-3f2a."""
     base = config.name or f"{config.model.variant}-{config.data.name}"
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", base).strip("-.")[:60] or "run"
+    slug = re.sub(r"[^A-Za-z0-9_]+", "-", base).strip("-")[:60] or "run"
     return f"{slug}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
 
 

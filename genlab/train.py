@@ -19,7 +19,7 @@ import torch
 from genlab.config import ConfigError, RunConfig, validate
 from genlab.data import Dataset, DatasetError, DatasetUnavailable, load_dataset
 from genlab.device import describe, pick_device
-from genlab.models import GenerativeModel, build_model, check_fits_data
+from genlab.models import build_model, check_fits_data
 from genlab.runs import Run, read_jsonl, write_json_atomic
 from genlab.snapshots import save_snapshot
 from genlab.statefile import load_state, save_state

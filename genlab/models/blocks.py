@@ -22,7 +22,7 @@ def mlp(sizes: list[int], act: type[nn.Module], batch_norm: bool = False,
     """Linear layers with an activation (and optional batch norm) between them; the last
     layer is left linear so each model chooses its own output activation."""
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
         layers.append(maybe_sn(nn.Linear(a, b), sn))
         if i < len(sizes) - 2:
             if batch_norm:
@@ -51,7 +51,7 @@ class UpConvStack(nn.Module):
         self.fc = nn.Sequential(nn.Linear(in_dim, widths[0] * self.start ** 2),
                                 nn.BatchNorm1d(widths[0] * self.start ** 2), nn.ReLU())
         layers: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in zip(widths[:-1], widths[1:], strict=False):
             layers += [nn.ConvTranspose2d(a, b, 4, 2, 1), nn.BatchNorm2d(b), nn.ReLU()]
         layers.append(nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1))
         self.up = nn.Sequential(*layers)
@@ -70,7 +70,7 @@ class DownConvStack(nn.Module):
         start, widths = conv_plan(image_size, base)
         widths = widths[::-1]
         layers: list[nn.Module] = []
-        for a, b in zip([channels] + widths[:-1], widths):
+        for a, b in zip([channels] + widths[:-1], widths, strict=False):
             layers += [maybe_sn(nn.Conv2d(a, b, 4, 2, 1), sn), nn.LeakyReLU(0.2)]
         self.down = nn.Sequential(*layers, nn.Flatten())
         self.out_dim = widths[-1] * start ** 2

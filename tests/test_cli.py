@@ -1,0 +1,105 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from genlab.cli import main
+from genlab.runs import list_runs
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def train_tiny(capsys, runs_dir, *extra):
+    code, out, err = run_cli(capsys, "train", "gan", "--dataset", "ring", "--steps", "6",
+                             "--log-every", "2", "--runs-dir", str(runs_dir), *extra)
+    assert code == 0, err
+    return out.strip()
+
+
+def test_train_prints_the_run_id_and_finishes(capsys, runs_dir):
+    run_id = train_tiny(capsys, runs_dir)
+    [summary] = list_runs(runs_dir)
+    assert summary.run.id == run_id and summary.state == "completed"
+    assert summary.status["step"] == 6
+
+
+def test_epochs_set_the_number_of_steps(capsys, runs_dir):
+    code, _, err = run_cli(capsys, "train", "vae", "--dataset", "digits", "--epochs", "0.5",
+                           "--batch-size", "100", "--runs-dir", str(runs_dir))
+    assert code == 0, err
+    [summary] = list_runs(runs_dir)
+    assert summary.status["total_steps"] == 8  # 1500 training images / 100 per batch / 2
+
+
+def test_list_sample_and_interpolate(capsys, runs_dir, tmp_path):
+    run_id = train_tiny(capsys, runs_dir)
+    code, out, _ = run_cli(capsys, "list", "--runs-dir", str(runs_dir))
+    assert code == 0 and run_id in out and "completed" in out
+    code, _, _ = run_cli(capsys, "sample", run_id, "--n", "16", "--seed", "3", "--out",
+                         str(tmp_path / "s.png"), "--runs-dir", str(runs_dir))
+    assert code == 0 and Image.open(tmp_path / "s.png").size == (256, 256)
+    code, _, err = run_cli(capsys, "interpolate", run_id, "--steps", "5", "--slerp", "--out",
+                           str(tmp_path / "i.png"), "--runs-dir", str(runs_dir))
+    assert code == 0, err
+
+
+def test_interpolate_an_image_model_gives_a_strip(capsys, runs_dir, tmp_path):
+    code, out, err = run_cli(capsys, "train", "vae", "--dataset", "digits", "--steps", "4",
+                             "--runs-dir", str(runs_dir))
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "interpolate", out.strip(), "--steps", "7", "--out",
+                           str(tmp_path / "i.png"), "--runs-dir", str(runs_dir))
+    width, height = Image.open(tmp_path / "i.png").size
+    assert code == 0 and width > 6 * height  # one row of 7 images
+
+
+def test_resume_continues_a_cancelled_run(capsys, runs_dir):
+    run_id = train_tiny(capsys, runs_dir)
+    [summary] = list_runs(runs_dir)
+    summary.run.set_status(state="cancelled")
+    code, _, err = run_cli(capsys, "resume", run_id, "--runs-dir", str(runs_dir))
+    assert code == 0 and "completed" in err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["resume", run_id, "--runs-dir", str(runs_dir)])
+    assert exit_info.value.code == 2 and "is completed" in capsys.readouterr().err
+
+
+def test_datasets_and_models_are_listed(capsys):
+    _, out, _ = run_cli(capsys, "datasets")
+    assert "ring" in out and "fashion-mnist" in out and "cifar10" in out
+    _, out, _ = run_cli(capsys, "models")
+    assert "wgan-gp" in out and "conv-vae" in out and "Gulrajani" in out
+
+
+@pytest.mark.parametrize("argv,allowed", [
+    (["train", "transformer", "--dataset", "ring"], "choose from"),
+    (["train", "gan", "--dataset", "imagenet"], "choose from"),
+    (["train", "gan", "--dataset", "ring", "--lr", "-0.1"], "learning rate must be positive"),
+    (["train", "gan", "--dataset", "ring", "--latent-dim", "0"], "latent size must be at least 1"),
+    (["train", "vae", "--dataset", "digits", "--batch-size", "5000"], "larger than the 1500 training samples"),
+    (["train", "dcgan", "--dataset", "digits"], "needs 28, 32 or 64 px"),
+    (["train", "gan", "--dataset", "ring", "--steps", "0"], "steps must be at least 1"),
+    (["train", "gan", "--dataset", "folder"], "needs a path"),
+    (["sample", "../../etc", "--out", "x.png"], "not a run id"),
+    (["sample", "no-such-run", "--out", "x.png"], "no run"),
+])
+def test_bad_arguments_get_one_line_exit_2_and_write_nothing(capsys, runs_dir, argv, allowed):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv + ["--runs-dir", str(runs_dir)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert err.count("\n") == 1 and err.startswith("genlab: error:") and allowed in err
+    assert not runs_dir.exists()
+
+
+def test_python_dash_m_genlab_runs(tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    result = subprocess.run([sys.executable, "-m", "genlab", "models"], capture_output=True,
+                            text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 0 and "dcgan" in result.stdout

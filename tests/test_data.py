@@ -1,0 +1,192 @@
+import gzip
+import io
+import os
+import stat
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genlab.data import DatasetError, DatasetUnavailable, availability, load_dataset
+from genlab.data import cifar, folder, idx
+from genlab.data.toys import grid_modes, ring_modes
+from tests.conftest import needs_fashion
+
+
+def test_ring_has_eight_distinct_angles_and_pacgan_spread():
+    d = load_dataset("ring")
+    angles = torch.atan2(ring_modes()[:, 1], ring_modes()[:, 0])
+    assert len(torch.unique((angles * 1000).round())) == 8
+    assert torch.allclose(ring_modes().norm(dim=1), torch.ones(8))
+    offsets = d.x_train - d.modes[d.y_train]
+    assert offsets.std().item() == pytest.approx(0.01, rel=0.05)
+    assert len(d.y_train.unique()) == 8
+
+
+def test_grid_has_25_modes_on_the_lattice():
+    d = load_dataset("grid")
+    assert sorted(set(grid_modes()[:, 0].tolist())) == [-4, -2, 0, 2, 4]
+    assert len(grid_modes().unique(dim=0)) == 25
+    offsets = d.x_train - d.modes[d.y_train]
+    assert offsets.std().item() == pytest.approx(0.05, rel=0.05)
+
+
+@pytest.mark.parametrize("name", ["ring", "grid", "spiral", "moons"])
+def test_toys_are_seeded_points_with_separate_test_split(name):
+    d = load_dataset(name)
+    assert d.kind == "points" and d.shape == (2,)
+    assert torch.isfinite(d.x_train).all()
+    assert not torch.equal(d.x_train[:100], d.x_test[:100])
+    from genlab.data.toys import load_toy
+    assert torch.equal(load_toy(name).x_train, d.x_train)
+
+
+def test_digits_are_the_real_8x8_images_in_unit_range():
+    d = load_dataset("digits")
+    assert d.shape == (1, 8, 8) and len(d.x_train) + len(d.x_test) == 1797
+    assert d.x_train.min() == 0 and d.x_train.max() == 1
+    assert d.n_classes == 10
+
+
+@needs_fashion
+def test_fashion_mnist_reads_the_real_idx_files():
+    d = load_dataset("fashion-mnist")
+    assert len(d.x_train) == 60_000 and len(d.x_test) == 10_000
+    assert d.shape == (1, 28, 28) and d.x_train.dtype == torch.float32
+    assert 0 <= d.x_train.min() and d.x_train.max() == 1
+    assert torch.bincount(d.y_train).tolist() == [6000] * 10
+    assert d.classes[9] == "Ankle boot"
+    assert availability("fashion-mnist")[0]
+
+
+def write_idx(path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}i", *array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_mnist_loads_idx_files_placed_in_the_data_folder(isolated_dirs):
+    folder_ = isolated_dirs / "data" / "mnist"
+    folder_.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    write_idx(folder_ / idx.FILES["train_images"], rng.integers(0, 256, (12, 28, 28)))
+    write_idx(folder_ / idx.FILES["train_labels"], np.arange(12) % 10)
+    write_idx(folder_ / idx.FILES["test_images"], rng.integers(0, 256, (3, 28, 28)))
+    write_idx(folder_ / idx.FILES["test_labels"], np.arange(3))
+    assert availability("mnist") == (True, f"found in {folder_}")
+    d = load_dataset("mnist")
+    assert d.x_train.shape == (12, 1, 28, 28) and d.y_test.tolist() == [0, 1, 2]
+
+
+def test_idx_reader_refuses_a_truncated_file(tmp_path):
+    path = tmp_path / "bad.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(bytes([0, 0, 8, 1]) + struct.pack(">i", 100) + b"\x00" * 10)
+    with pytest.raises(DatasetError, match="promises 100"):
+        idx.read_idx(path)
+
+
+def test_missing_mnist_says_how_to_get_it(isolated_dirs):
+    ok, why = availability("mnist")
+    assert not ok and "when online" in why
+    with pytest.raises(DatasetUnavailable):
+        idx.load_idx_dataset("mnist", isolated_dirs / "data", download=False)
+
+
+def test_cifar10_reads_the_binary_release_without_unpickling(isolated_dirs):
+    folder_ = isolated_dirs / "data" / cifar.FOLDER
+    folder_.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i, name in enumerate(cifar.TRAIN + cifar.TEST):
+        records = rng.integers(0, 256, (2, cifar.RECORD)).astype(np.uint8)
+        records[:, 0] = [i % 10, (i + 1) % 10]
+        records.tofile(folder_ / name)
+    d = load_dataset("cifar10")
+    assert d.x_train.shape == (10, 3, 32, 32) and d.y_train[:2].tolist() == [0, 1]
+    assert d.x_test.shape == (2, 3, 32, 32)
+
+
+def png_bytes(size=(20, 12), color=(200, 10, 10)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_folder_with_class_subfolders_gives_labels_and_counts_skips(tmp_path):
+    for cls in ("cats", "dogs"):
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(5):
+            (tmp_path / "imgs" / cls / f"{i}.png").write_bytes(png_bytes())
+    (tmp_path / "imgs" / "cats" / "broken.png").write_bytes(b"not an image")
+    (tmp_path / "imgs" / "dogs" / "notes.txt").write_text("hello")
+    d = load_dataset("folder", path=str(tmp_path / "imgs"), image_size=32, color="rgb")
+    assert d.shape == (3, 32, 32) and d.classes == ["cats", "dogs"]
+    assert len(d.x_train) + len(d.x_test) == 10 and d.notes["skipped"] == 2
+    assert d.x_train[:, 0].mean() > 0.7 and d.x_train[:, 2].mean() < 0.1  # red survived
+
+
+def zip_with(tmp_path, members: dict[str, bytes], symlink: str | None = None):
+    path = tmp_path / "upload.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, "/etc/passwd")
+    return path
+
+
+def test_zip_of_images_loads_grey_at_28px(tmp_path):
+    path = zip_with(tmp_path, {f"a/{i}.png": png_bytes() for i in range(4)})
+    d = load_dataset("folder", path=str(path))
+    assert d.shape == (1, 28, 28) and d.classes is None  # one folder: no classes
+
+
+def test_zip_member_outside_the_target_is_refused(tmp_path):
+    path = zip_with(tmp_path, {"ok.png": png_bytes(), "../../evil.png": png_bytes()})
+    with pytest.raises(DatasetError, match="outside the target"):
+        load_dataset("folder", path=str(path))
+
+
+def test_zip_symlink_is_refused(tmp_path):
+    path = zip_with(tmp_path, {"ok.png": png_bytes()}, symlink="link.png")
+    with pytest.raises(DatasetError, match="symbolic link"):
+        load_dataset("folder", path=str(path))
+
+
+def test_archive_past_the_size_limit_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(folder, "MAX_TOTAL_BYTES", 1000)
+    path = zip_with(tmp_path, {"big.bin": b"\0" * 5000, "ok.png": png_bytes()})
+    with pytest.raises(DatasetError, match="expands to"):
+        load_dataset("folder", path=str(path))
+
+
+def test_image_with_absurd_dimensions_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(folder, "MAX_SIDE", 16)
+    path = zip_with(tmp_path, {"a.png": png_bytes((8, 8)), "huge.png": png_bytes((17, 4))})
+    with pytest.raises(DatasetError, match="17x4 pixels"):
+        load_dataset("folder", path=str(path))
+
+
+def test_symlink_inside_a_folder_is_refused(tmp_path):
+    (tmp_path / "imgs").mkdir()
+    (tmp_path / "imgs" / "a.png").write_bytes(png_bytes())
+    os.symlink("/etc/passwd", tmp_path / "imgs" / "b.png")
+    with pytest.raises(DatasetError, match="symbolic link"):
+        load_dataset("folder", path=str(tmp_path / "imgs"))
+
+
+def test_folder_without_images_says_what_is_allowed(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "a.txt").write_text("x")
+    with pytest.raises(DatasetError, match=r"found 0 readable images .*1 files skipped.*\.png"):
+        load_dataset("folder", path=str(tmp_path / "empty"))
+
+
+def test_unknown_dataset_names_the_allowed_ones():
+    with pytest.raises(DatasetError, match="allowed: ring, grid"):
+        load_dataset("imagenet")
