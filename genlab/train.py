@@ -26,6 +26,13 @@ from genlab.statefile import load_state, save_state
 
 ProgressCallback = Callable[[int, int], None]
 
+# The full checkpoint (about 3x the weights, with Adam's moments) is written at a snapshot
+# step when this long has passed since the last one, and always on stop and at the end:
+# a killed worker loses at most this much work, and short runs stay fast.
+CHECKPOINT_EVERY_S = 30.0
+# status.json is rewritten at most this often while training.
+STATUS_EVERY_S = 1.0
+
 
 class BatchSampler:
     """Shuffled mini-batches as index slices of tensors already on the device.
@@ -113,8 +120,8 @@ class Trainer:
                 log.write(traceback.format_exc())
             return self._end("failed", f"{type(exc).__name__}: {exc} (details in {run.log_path.name})")
 
-    def _end(self, state: str, error: str | None = None) -> str:
-        self.run.set_status(state=state, error=error, finished=time.time(), pid=None, pgid=None)
+    def _end(self, state: str, error: str | None = None, **fields) -> str:
+        self.run.set_status(state=state, error=error, finished=time.time(), pid=None, pgid=None, **fields)
         return state
 
     def _train(self, data: Dataset) -> str:
@@ -130,6 +137,7 @@ class Trainer:
         real_preview = data.x_train[:2000] if data.kind == "points" else None
         sums: dict[str, torch.Tensor | float] = {}
         count, step, elapsed = 0, 0, 0.0
+        last_checkpoint = last_status = time.perf_counter()
 
         if run.checkpoint_path.exists():
             state = load_state(run.checkpoint_path, device)
@@ -150,6 +158,8 @@ class Trainer:
             save_snapshot(run, model, 0, real_preview)
 
         def checkpoint() -> None:
+            nonlocal last_checkpoint
+            last_checkpoint = time.perf_counter()
             save_state(run.checkpoint_path, {
                 "model": model.state_dict(),
                 "optimizers": {name: o.state_dict() for name, o in optimizers.items()},
@@ -170,8 +180,7 @@ class Trainer:
                     elapsed += time.perf_counter() - clock
                     checkpoint()
                     run.stop_path.unlink(missing_ok=True)
-                    run.set_status(step=step, elapsed_s=elapsed)
-                    return self._end("cancelled")
+                    return self._end("cancelled", step=step, elapsed_s=elapsed)
                 out = model.train_step(sampler, optimizers, step, gen)
                 step += 1
                 for k, v in out.items():
@@ -190,15 +199,18 @@ class Trainer:
                     metrics.write(_json_line(record))
                     metrics.flush()
                     sums, count = {}, 0
-                    run.set_status(step=step, elapsed_s=elapsed)
+                    if now - last_status >= STATUS_EVERY_S:
+                        run.set_status(step=step, elapsed_s=elapsed)
+                        last_status = now
                 if step in snap_at:
                     save_snapshot(run, model, step, real_preview)
-                    checkpoint()
+                    if step == sched.steps or time.perf_counter() - last_checkpoint >= CHECKPOINT_EVERY_S:
+                        checkpoint()
                 if self.on_progress:
                     self.on_progress(step, sched.steps)
         finally:
             metrics.close()
-        return self._end("completed")
+        return self._end("completed", step=step, elapsed_s=elapsed)
 
     def _checkpoint_step(self) -> int:
         return int(load_state(self.run.checkpoint_path)["step"])

@@ -52,4 +52,5 @@ def picture(samples: torch.Tensor, nrow: int = 8, real: torch.Tensor | None = No
 
 
 def save_png(array: np.ndarray, path: str | Path) -> None:
-    Image.fromarray(array).save(path, format="PNG")
+    # Fast compression: snapshots write one per snapshot step, inside the training loop.
+    Image.fromarray(array).save(path, format="PNG", compress_level=1)
