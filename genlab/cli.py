@@ -16,6 +16,7 @@ from typing import NoReturn
 import torch
 from tqdm import tqdm
 
+from genlab import jobs
 from genlab.config import GAN_LOSSES, LIKELIHOODS, ConfigError
 from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
 from genlab.device import CHOICES as DEVICES
@@ -223,7 +224,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     run.config()  # a clear error now if the directory is not a run
     trainer = Trainer(run, args.device)
     signal.signal(signal.SIGTERM, lambda *_: trainer.request_stop())
-    return EXIT_CODES.get(trainer.train(), 1)
+    state = trainer.train()
+    jobs.schedule(run.path.parent)  # a slot is free: start the next queued run
+    return EXIT_CODES.get(state, 1)
 
 
 COMMANDS = {"train": cmd_train, "resume": cmd_resume, "list": cmd_list, "sample": cmd_sample,

@@ -7,12 +7,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.utils import make_grid
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8, scale: int = 1) -> np.ndarray:
     """Images [N, C, H, W] in [0, 1] -> one uint8 RGB array, `nrow` images per row,
     each pixel repeated `scale` times (nearest neighbour, so small images stay crisp)."""
+    from torchvision.utils import make_grid  # imported here: torchvision takes seconds to import
+
     images = images.detach().float().cpu().clamp(0, 1)
     if scale > 1:
         images = images.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
