@@ -28,3 +28,50 @@ def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, spherical: bool = 
     t = torch.linspace(0, 1, steps, dtype=a.dtype, device=a.device).unsqueeze(1)
     a, b = a.reshape(1, -1), b.reshape(1, -1)
     return slerp(a, b, t) if spherical else lerp(a, b, t)
+
+
+def traverse(z: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Tensor:
+    """Copies of one code with dimension `dim` set to each of `values`: [len(values), D]."""
+    out = z.reshape(1, -1).repeat(len(values), 1)
+    out[:, dim] = values
+    return out
+
+
+def manifold_codes(n: int = 15, span: float = 3.0) -> torch.Tensor:
+    """An n x n grid of 2-D codes over [-span, span]^2, rows from top (high z2) to bottom."""
+    ticks = torch.linspace(-span, span, n)
+    z2, z1 = torch.meshgrid(ticks.flip(0), ticks, indexing="ij")
+    return torch.stack([z1.reshape(-1), z2.reshape(-1)], dim=1)
+
+
+def project_2d(codes: torch.Tensor) -> tuple[torch.Tensor, tuple[str, str]]:
+    """Codes as 2-D points: as they are when 2-D, else their first two principal components."""
+    if codes.shape[1] == 2:
+        return codes, ("z1", "z2")
+    if codes.shape[1] == 1:
+        return torch.cat([codes, torch.zeros_like(codes)], dim=1), ("z1", "-")
+    centred = codes - codes.mean(0, keepdim=True)
+    _, _, v = torch.pca_lowrank(centred, q=2, center=False)
+    return centred @ v[:, :2], ("PC 1", "PC 2")
+
+
+def invert(model, target: torch.Tensor, steps: int = 300, lr: float = 0.05, seed: int = 0,
+           labels: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
+    """GAN inversion: find z with G(z) close to a real sample x by gradient descent on
+    ||G(z) - x||^2 + 1e-3 ||z||^2 (the small prior term keeps z where G was trained).
+    Returns the code [1, D] and the final mean squared error."""
+    was_training = model.training
+    model.eval()
+    z = torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(seed)).to(target.device)
+    z.requires_grad_(True)
+    opt = torch.optim.Adam([z], lr=lr)
+    x = target.reshape(1, *target.shape[-len(model.data_shape):])
+    for _ in range(steps):
+        err = ((model.generate(z, labels) - x) ** 2).mean()
+        # Gradients for z only; the model's weights stay untouched.
+        (z.grad,) = torch.autograd.grad(err + 1e-3 * (z ** 2).mean(), z)
+        opt.step()
+    model.train(was_training)
+    with torch.no_grad():
+        final = ((model.generate(z, labels) - x) ** 2).mean().item()
+    return z.detach(), final

@@ -1,10 +1,12 @@
-"""Pictures of samples as arrays and PNG files, with no Streamlit in sight."""
+"""Pictures and Plotly figures of samples, latents and curves, with no Streamlit in sight."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
+import plotly.graph_objects as go
 import torch
 from PIL import Image
 
@@ -44,14 +46,98 @@ def points_image(points: torch.Tensor, real: torch.Tensor | None = None, size: i
     return canvas
 
 
-def picture(samples: torch.Tensor, nrow: int = 8, real: torch.Tensor | None = None) -> np.ndarray:
+def picture(samples: torch.Tensor, nrow: int = 8, real: torch.Tensor | None = None,
+            width: int | None = None) -> np.ndarray:
     """Whatever a model produced, as an RGB array: an image grid, or a scatter of points.
-    Small images are scaled up so that each is at least 32 px wide."""
+    Images are scaled up by a whole factor (at most 8): to about `width` pixels across when
+    given, else until each image is at least 32 px wide."""
     if samples.dim() == 4:
-        return image_grid(samples, nrow=nrow, scale=max(1, 32 // samples.shape[-1]))
-    return points_image(samples, real=real)
+        side, across = samples.shape[-1], min(nrow, len(samples))
+        scale = width // (across * side) if width else 32 // side
+        return image_grid(samples, nrow=nrow, scale=min(8, max(1, scale)))
+    return points_image(samples, real=real, size=min(512, width or 256))
 
 
 def save_png(array: np.ndarray, path: str | Path) -> None:
     # Fast compression: snapshots write one per snapshot step, inside the training loop.
     Image.fromarray(array).save(path, format="PNG", compress_level=1)
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def gif_bytes(frames: list[Path], seconds_per_frame: float = 0.25) -> bytes:
+    """An animated GIF from PNG files, in order, looping forever."""
+    images = [Image.open(p).convert("RGB") for p in frames]
+    buf = io.BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
+                   duration=int(seconds_per_frame * 1000), loop=0)
+    return buf.getvalue()
+
+
+def ema(values: list[float], alpha: float) -> list[float]:
+    """Exponential moving average with bias correction (as in Adam):
+    s_t = alpha s_{t-1} + (1 - alpha) x_t, shown as s_t / (1 - alpha^t)."""
+    out, s = [], 0.0
+    for t, x in enumerate(values, start=1):
+        s = alpha * s + (1 - alpha) * x
+        out.append(s / (1 - alpha ** t) if alpha > 0 else x)
+    return out
+
+
+LABELS = {"loss_d": "loss D", "loss_g": "loss G", "d_real": "D(x)", "d_fake": "D(G(z))",
+          "grad_norm_d": "|grad D|", "grad_norm_g": "|grad G|", "critic_gap": "E[D(x)] - E[D(G(z))]",
+          "gp": "gradient penalty", "r1": "R1", "loss": "-ELBO (with beta)", "recon": "reconstruction -log p(x|z)",
+          "kl": "KL(q(z|x) || p(z))", "beta": "beta"}
+
+
+def curves_figure(records: list[dict], keys: list[str], smoothing: float = 0.0, log_y: bool = False,
+                  x: str = "step", title: str = "") -> go.Figure:
+    """Line chart of logged scalars against step or training time (seconds)."""
+    fig = go.Figure()
+    xs = [r.get(x) for r in records]
+    for key in keys:
+        points = [(xv, r[key]) for xv, r in zip(xs, records) if isinstance(r.get(key), (int, float))]
+        if not points:
+            continue
+        fig.add_trace(go.Scatter(x=[p[0] for p in points], y=ema([p[1] for p in points], smoothing),
+                                 mode="lines", name=LABELS.get(key, key)))
+    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title="step" if x == "step" else "training time (s)",
+                      legend=dict(orientation="h", y=-0.25))
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def kl_per_dim_figure(records: list[dict]) -> go.Figure | None:
+    """Bar chart of the last logged KL of each latent dimension: the active dimensions."""
+    last = next((r["kl_per_dim"] for r in reversed(records) if "kl_per_dim" in r), None)
+    if last is None:
+        return None
+    fig = go.Figure(go.Bar(x=list(range(len(last))), y=last))
+    fig.update_layout(title="KL per latent dimension (last log)", height=260, xaxis_title="dimension",
+                      yaxis_title="nats", margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def scatter_figure(points: torch.Tensor, labels: torch.Tensor | None, classes: list[str] | None,
+                   title: str = "", axis_names: tuple[str, str] = ("z1", "z2")) -> go.Figure:
+    """2-D points coloured by class."""
+    pts = points.detach().cpu().numpy()
+    fig = go.Figure()
+    if labels is None:
+        fig.add_trace(go.Scattergl(x=pts[:, 0], y=pts[:, 1], mode="markers", marker=dict(size=4)))
+    else:
+        lab = labels.cpu().numpy()
+        for c in np.unique(lab):
+            name = classes[c] if classes and c < len(classes) else str(c)
+            mask = lab == c
+            fig.add_trace(go.Scattergl(x=pts[mask, 0], y=pts[mask, 1], mode="markers", name=name,
+                                       marker=dict(size=4)))
+    fig.update_layout(title=title, height=450, xaxis_title=axis_names[0], yaxis_title=axis_names[1],
+                      margin=dict(l=10, r=10, t=40, b=10))
+    return fig

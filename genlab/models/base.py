@@ -55,6 +55,10 @@ class GenerativeModel(nn.Module):
         finally:
             self.train(was_training)
 
+    def parameter_counts(self) -> dict[str, int]:
+        """Trainable parameters of each top-level part, e.g. {"generator": ..., "discriminator": ...}."""
+        return {name: sum(p.numel() for p in part.parameters()) for name, part in self.named_children()}
+
     def inference_state_dict(self) -> dict[str, torch.Tensor]:
         """The weights a view needs: the state of `inference_parts` only."""
         return {k: v for k, v in self.state_dict().items() if k.split(".")[0] in self.inference_parts}

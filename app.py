@@ -1,0 +1,51 @@
+"""GenLab's Streamlit entry point: navigation, and a sidebar with the device and active jobs."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from genlab import jobs
+from genlab.device import describe, pick_device
+from genlab.runs import list_runs
+from app_pages.shared import runs_dir
+
+st.set_page_config(page_title="GenLab", page_icon=":material/blur_on:", layout="wide")
+
+
+@st.cache_resource
+def reconcile_on_start(path: str) -> list[str]:
+    """Once per app process: runs left 'running' by a previous app or a reboot become interrupted."""
+    return jobs.reconcile(Path(path))
+
+
+reconcile_on_start(str(runs_dir().resolve()))
+
+PAGES = [
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:"),
+    st.Page("app_pages/samples.py", title="Samples", icon=":material/grid_view:"),
+    st.Page("app_pages/latent.py", title="Latent space", icon=":material/linear_scale:"),
+    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
+]
+page = st.navigation(PAGES)
+
+
+@st.fragment(run_every=3)
+def sidebar_status() -> None:
+    # Each tick also moves the queue and notices workers that died.
+    jobs.reconcile(runs_dir())
+    active = [s for s in list_runs(runs_dir()) if s.state in jobs.ACTIVE]
+    st.caption(f"Device: {describe(pick_device())} · up to {jobs.max_jobs()} run(s) at once")
+    if not active:
+        st.caption("No run is training.")
+    for s in active:
+        total = max(1, int(s.status.get("total_steps") or 1))
+        step = int(s.status.get("step") or 0)
+        st.progress(min(1.0, step / total), text=f"{s.run.id} · {s.state} · {step}/{total}")
+
+
+with st.sidebar:
+    sidebar_status()
+
+page.run()

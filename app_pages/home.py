@@ -1,0 +1,43 @@
+"""Home: what GenLab is, the runs at a glance, shortcuts into runs to look at."""
+
+from collections import Counter
+
+import streamlit as st
+
+from genlab.runs import list_runs
+from app_pages.shared import runs_dir, viewable_runs
+
+st.title("GenLab")
+st.markdown(
+    "Train small **GANs** and **VAEs** in the background and look at them side by side: "
+    "sample grids, walks through latent space, loss curves. A GAN learns by a game between a "
+    "generator and a discriminator and tends to give sharp samples that may miss modes; a VAE "
+    "maximises a bound on the likelihood and tends to give blurrier samples from a smooth, "
+    "encodable latent space. Here you can see both for yourself.")
+
+summaries = list_runs(runs_dir())
+counts = Counter(s.state for s in summaries)
+cols = st.columns(4)
+cols[0].metric("Runs", len(summaries))
+cols[1].metric("Training now", counts["running"] + counts["starting"])
+cols[2].metric("Queued", counts["queued"])
+cols[3].metric("Completed", counts["completed"])
+
+st.page_link("app_pages/train.py", label="Train a new model", icon=":material/model_training:")
+
+ready = viewable_runs()
+if not ready:
+    st.info("No runs to look at yet: launch one on the Train page (a GAN on `ring` trains in seconds).")
+else:
+    st.subheader("Look at a run")
+    for s in ready[:12]:
+        c = st.columns([3, 1, 1, 1])
+        c[0].markdown(f"**{s.run.id}** — {s.config.model.variant} on {s.config.data.name} ({s.state})")
+        c[1].page_link("app_pages/samples.py", label="Samples", query_params={"runs": s.run.id})
+        c[2].page_link("app_pages/latent.py", label="Latent", query_params={"run": s.run.id})
+        c[3].page_link("app_pages/runs.py", label="Curves", query_params={"run": s.run.id})
+    gans = [s for s in ready if s.config.model.family == "gan"]
+    vaes = [s for s in ready if s.config.model.family == "vae"]
+    if gans and vaes:
+        st.page_link("app_pages/compare.py", label=f"Compare {gans[0].run.id} with {vaes[0].run.id}",
+                     icon=":material/compare:", query_params={"gan": gans[0].run.id, "vae": vaes[0].run.id})

@@ -1,0 +1,120 @@
+"""Latent space: walk between two codes, move single dimensions, and for a VAE see the
+decoded manifold and the encodings of real data. A GAN can invert a real image to a code."""
+
+import streamlit as st
+import torch
+
+from genlab.data import DatasetError, DatasetUnavailable
+from genlab.latent import interpolate, invert, lerp, manifold_codes, project_2d, slerp, traverse
+from genlab.models import noise
+from genlab.viz import scatter_figure
+from app_pages.shared import guard, model_at, pick_run, run_dataset, show
+
+STRIP = 10
+N_SLIDERS = 8
+
+
+@st.cache_resource(max_entries=32, show_spinner="Inverting the image (optimising z)…")
+def inverted(run_path: str, step: int, index: int, _model, _image: torch.Tensor) -> tuple[torch.Tensor, float]:
+    return invert(_model, _image)
+
+
+def page() -> None:
+    st.title("Latent space")
+    run = pick_run("Run", key="run")
+    if run is None:
+        return
+    model, step = model_at(run)
+    is_vae = model.family == "vae"
+    st.caption(f"{model.family.upper()} with a {model.latent_dim}-D latent, snapshot at step {step}.")
+    try:
+        data = run_dataset(run)
+    except (DatasetError, DatasetUnavailable) as exc:
+        data = None
+        st.warning(f"The run's dataset is not available here ({exc}); only seeds can be endpoints.")
+    real_preview = data.x_test[:2000] if data is not None and data.kind == "points" else None
+    labels = torch.zeros(1, dtype=torch.long) if model.n_classes else None
+
+    st.subheader("Walk between two points")
+    kinds = ["seed"] + (["real image"] if data is not None and model.is_image else [])
+
+    def endpoint(col, name: str, default: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        kind = col.radio(f"Endpoint {name}", kinds, horizontal=True, key=f"src_{name.lower()}",
+                         bind="query-params")
+        if kind == "seed":
+            value = col.number_input(f"Seed {name}", 0, 2**31 - 1, default, key=name.lower(), bind="query-params")
+            return noise(1, model.latent_dim, int(value)).to(model.device), None
+        limit = len(data.x_test) - 1
+        index = int(col.number_input(f"Test image {name} (0-{limit})", 0, limit, default,
+                                     key=f"img_{name.lower()}", bind="query-params"))
+        image = data.x_test[index:index + 1].to(model.device)
+        if is_vae:
+            mu, _ = model.encode(image, labels)
+            return mu.detach(), image
+        z, err = inverted(str(run.path), step, index, model, image)
+        col.caption(f"Inverted by optimising z: mean squared error {err:.4f}")
+        return z, image
+
+    ca, cb = st.columns(2)
+    z_a, img_a = endpoint(ca, "A", 0)
+    z_b, img_b = endpoint(cb, "B", 1)
+    c1, c2 = st.columns([1, 3])
+    spherical = c1.toggle("Spherical (slerp)", key="slerp", bind="query-params",
+                          help="slerp keeps intermediate codes at a typical distance from the origin")
+    t = c2.slider("Position between A and B", 0.0, 1.0, 0.5, 0.05, key="t", bind="query-params")
+    weight = torch.tensor([[t]], device=model.device)
+    z_t = (slerp if spherical else lerp)(z_a, z_b, weight)
+    with torch.no_grad():
+        cols = st.columns([1, 1, 1, 3])
+        if img_a is not None:
+            with cols[0]:
+                show(img_a, caption="real A")
+        with cols[1]:
+            show(model.generate(z_t, labels), caption=f"t = {t:.2f}", real=real_preview)
+        if img_b is not None:
+            with cols[2]:
+                show(img_b, caption="real B")
+        strip = interpolate(z_a, z_b, STRIP, spherical)
+        strip_labels = labels.repeat(STRIP) if labels is not None else None
+        show(model.generate(strip, strip_labels), caption="A → B in 10 steps", nrow=STRIP, real=real_preview, width=900)
+
+    st.subheader("Move one dimension at a time")
+    order = list(range(model.latent_dim))
+    if is_vae:
+        kl = next((r["kl_per_dim"] for r in reversed(run.metrics()) if "kl_per_dim" in r), None)
+        if kl and len(kl) == model.latent_dim:
+            order.sort(key=lambda i: -kl[i])
+            st.caption("Dimensions in order of their KL: the most used first. Dimensions with KL near 0 "
+                       "are ignored by the decoder (posterior collapse) and barely change the image.")
+    z = z_a.clone()
+    cols = st.columns(2)
+    for i, dim in enumerate(order[:N_SLIDERS]):
+        z[0, dim] = cols[i % 2].slider(f"z[{dim}]", -3.0, 3.0, float(z_a[0, dim]), 0.1, key=f"z{dim}")
+    with torch.no_grad():
+        show(model.generate(z, labels), caption="decoded z", real=real_preview)
+        values = torch.linspace(-3, 3, STRIP, device=model.device)
+        first = order[0]
+        show(model.generate(traverse(z, first, values), labels.repeat(STRIP) if labels is not None else None),
+             caption=f"z[{first}] from -3 to 3", nrow=STRIP, real=real_preview, width=900)
+
+    if is_vae and model.latent_dim == 2 and model.is_image:
+        st.subheader("The decoded manifold")
+        with torch.no_grad():
+            codes = manifold_codes(15).to(model.device)
+            grid_labels = labels.repeat(len(codes)) if labels is not None else None
+            show(model.generate(codes, grid_labels), caption="decoder over z in [-3, 3]^2", nrow=15)
+
+    if is_vae and data is not None:
+        st.subheader("Where real data lands")
+        x = data.x_test[:2000].to(model.device)
+        y = data.y_test[:2000] if data.y_test is not None else None
+        with torch.no_grad():
+            mu, _ = model.encode(x, y.to(model.device) if (y is not None and model.n_classes) else None)
+        points, axes = project_2d(mu.cpu())
+        st.plotly_chart(scatter_figure(points, y, data.classes, "Posterior means of test data", axes),
+                        key="encodings")
+    elif not is_vae:
+        st.caption("A GAN has no encoder: to reach a real image it searches for z (inversion, above).")
+
+
+guard(page)

@@ -1,0 +1,118 @@
+"""Runs: every run with its state and progress, live; one run's curves and controls."""
+
+import time
+
+import streamlit as st
+
+from genlab import jobs
+from genlab.runs import RunError, list_runs, open_run
+from genlab.viz import curves_figure, kl_per_dim_figure
+from app_pages.shared import runs_dir
+
+st.title("Runs")
+
+
+def elapsed(status: dict) -> str:
+    seconds = float(status.get("elapsed_s") or 0)
+    return time.strftime("%H:%M:%S", time.gmtime(seconds))
+
+
+@st.fragment(run_every=2)
+def table() -> None:
+    summaries = list_runs(runs_dir())
+    if not summaries:
+        st.info("No runs yet. Launch one on the Train page.")
+        return
+    rows = []
+    for s in summaries:
+        total = max(1, int(s.status.get("total_steps") or 1))
+        rows.append({
+            "run": s.run.id,
+            "model": s.config.model.variant if s.config else "?",
+            "dataset": s.config.data.name if s.config else "?",
+            "state": s.state,
+            "progress": min(1.0, int(s.status.get("step") or 0) / total),
+            "step": f"{s.status.get('step', 0)}/{total}" if not s.error else "-",
+            "time": elapsed(s.status),
+            "device": s.status.get("device") or "-",
+            "problem": s.error or s.status.get("error") or "",
+        })
+    st.dataframe(rows, hide_index=True, column_config={
+        "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent")})
+
+
+table()
+
+summaries = list_runs(runs_dir())
+ids = [s.run.id for s in summaries]
+if not ids:
+    st.stop()
+chosen = st.selectbox("Run", ids, key="run", bind="query-params")
+try:
+    run = open_run(runs_dir(), chosen)
+    config = run.config()
+except RunError as exc:
+    st.error(f"This run cannot be shown: {exc}. The other runs are unaffected.")
+    st.stop()
+
+
+def controls(state: str) -> None:
+    c1, c2, c3 = st.columns(3)
+    try:
+        if state in jobs.ACTIVE and c1.button("Cancel", key="cancel"):
+            jobs.cancel(runs_dir(), run.id)
+            st.rerun()
+        if state in jobs.RESUMABLE and c1.button("Resume", key="resume"):
+            jobs.resume(runs_dir(), run.id)
+            st.rerun()
+        if state not in jobs.ACTIVE:
+            sure = c3.checkbox("Yes, delete this run and its files", key="sure")
+            if c2.button("Delete", key="delete", disabled=not sure):
+                jobs.delete(runs_dir(), run.id)
+                st.session_state.pop("run", None)
+                st.rerun()
+    except RunError as exc:
+        st.error(str(exc))
+
+
+@st.fragment(run_every=2)
+def detail() -> None:
+    try:
+        status = run.status()
+    except RunError as exc:
+        st.error(f"This run cannot be shown: {exc}.")
+        return
+    state = status.get("state", "unknown")
+    total = max(1, int(status.get("total_steps") or 1))
+    step = int(status.get("step") or 0)
+    st.progress(min(1.0, step / total),
+                text=f"{state} · step {step}/{total} · {elapsed(status)} · {status.get('device') or 'no device yet'}")
+    if status.get("error"):
+        st.error(status["error"])
+    controls(state)
+
+    records = run.metrics()
+    if not records:
+        st.caption("No metrics logged yet.")
+        return
+    c1, c2, c3 = st.columns(3)
+    smoothing = c1.slider("Smoothing (EMA)", 0.0, 0.99, 0.6, 0.01, key="ema", bind="query-params")
+    log_y = c2.toggle("Log scale", key="logy", bind="query-params")
+    x = c3.radio("x axis", ["step", "time"], horizontal=True, key="x", bind="query-params")
+    if config.model.family == "gan":
+        charts = [(["loss_d", "loss_g"], "Losses"), (["d_real", "d_fake"], "D(x) and D(G(z))"),
+                  (["grad_norm_d", "grad_norm_g"], "Gradient norms")]
+        if config.model.loss == "wgan-gp":
+            charts.append((["critic_gap", "gp"], "Critic gap (Wasserstein estimate) and penalty"))
+    else:
+        charts = [(["recon", "kl"], "Reconstruction and KL"), (["loss"], "Loss")]
+    left, right = st.columns(2)
+    for i, (keys, title) in enumerate(charts):
+        (left if i % 2 == 0 else right).plotly_chart(
+            curves_figure(records, keys, smoothing, log_y, x, title), key=f"chart-{i}")
+    kl_fig = kl_per_dim_figure(records)
+    if kl_fig is not None:
+        st.plotly_chart(kl_fig, key="kl-dims")
+
+
+detail()

@@ -1,0 +1,79 @@
+"""Samples: each selected run's fixed-noise grid at any snapshot, real data beside it,
+fresh samples from any seed, PNG downloads and a GIF of training."""
+
+import math
+
+import streamlit as st
+
+from genlab.data import DatasetError, DatasetUnavailable
+from genlab.runs import RunError, open_run
+from genlab.viz import gif_bytes
+from app_pages.shared import model_at, run_dataset, run_label, runs_dir, show, viewable_runs
+
+st.title("Samples")
+
+summaries = viewable_runs()
+if not summaries:
+    st.info("No run to show yet. Launch one on the **Train** page.")
+    st.stop()
+ids = [s.run.id for s in summaries]
+chosen = st.multiselect("Runs", ids, default=ids[:1], key="runs", bind="query-params")
+if not chosen:
+    st.stop()
+
+runs = []
+for run_id in chosen:
+    try:
+        runs.append(open_run(runs_dir(), run_id))
+    except RunError as exc:
+        st.error(f"{run_id} cannot be shown: {exc}")
+steps = {run.id: run.snapshot_steps() for run in runs}
+most = max(len(s) for s in steps.values())
+
+c1, c2, c3 = st.columns([3, 1, 1])
+# One slider drives every run: position k is each run's k-th snapshot (its last, if it has fewer).
+k = c1.slider("Training progress (snapshot)", 0, most - 1, most - 1, key="snap", bind="query-params")
+fresh = c2.toggle("Fresh samples", key="fresh", bind="query-params",
+                  help="Off: the fixed-noise grid saved during training. On: new samples from a seed.")
+seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params", disabled=not fresh)
+if fresh:
+    n = st.select_slider("Grid size", [16, 36, 64, 100], value=64, key="n", bind="query-params")
+    if st.button("New seed", key="new-seed"):
+        st.session_state["seed"] = int(seed) + 1
+        st.rerun()
+
+columns = st.columns(len(runs) + 1)
+for col, run in zip(columns, runs):
+    with col:
+        run_steps = steps[run.id]
+        step = run_steps[min(k, len(run_steps) - 1)]
+        st.markdown(f"**{run.id}**  \n{run_label(run.id, summaries)} · step {step}")
+        try:
+            if fresh:
+                model, _ = model_at(run, step)
+                show(model.sample(n, int(seed)), nrow=int(math.sqrt(n)), download=f"{run.id}-step{step}-seed{seed}.png")
+            else:
+                png = run.snapshot_path(step, ".png")
+                st.image(str(png), width="content")
+                st.download_button("Download PNG", png.read_bytes(), file_name=f"{run.id}-step{step}.png",
+                                   mime="image/png", key=f"dl-{run.id}")
+        except (RunError, OSError) as exc:
+            st.error(f"Snapshot {step} cannot be shown: {exc}")
+        if st.button("GIF of training", key=f"gif-{run.id}"):
+            frames = [run.snapshot_path(s, ".png") for s in run_steps]
+            gif = gif_bytes([f for f in frames if f.exists()])
+            st.image(gif, caption="snapshots in order")
+            st.download_button("Download GIF", gif, file_name=f"{run.id}.gif", mime="image/gif",
+                               key=f"dl-gif-{run.id}")
+
+with columns[-1]:
+    first = runs[0]
+    st.markdown(f"**Real data**  \n{first.config().data.name}, test split")
+    try:
+        data = run_dataset(first)
+        if data.kind == "points":
+            show(data.x_test[:2000])
+        else:
+            show(data.x_test[:64])
+    except (DatasetError, DatasetUnavailable) as exc:  # the data may have gone since the run trained
+        st.warning(f"The real data cannot be shown here: {exc}")

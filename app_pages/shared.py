@@ -1,0 +1,96 @@
+"""Helpers the pages share: where runs live, cached model loading, run pickers, pictures.
+
+Pages keep only ids in session state and the URL (widgets bound to query parameters);
+everything else is read from the run directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from genlab.data import load_dataset
+from genlab.device import pick_device
+from genlab.models import GenerativeModel
+from genlab.runs import Run, RunError, RunSummary, default_runs_dir, list_runs, open_run
+from genlab.snapshots import load_model
+from genlab.viz import picture, png_bytes
+
+
+def runs_dir() -> Path:
+    return default_runs_dir()
+
+
+def viewable_runs(family: str | None = None) -> list[RunSummary]:
+    """Runs that have at least one snapshot to look at, optionally of one family."""
+    return [s for s in list_runs(runs_dir())
+            if not s.error and s.run.snapshot_steps() and (family is None or s.config.model.family == family)]
+
+
+def run_label(summary_or_id: RunSummary | str, summaries: list[RunSummary]) -> str:
+    run_id = summary_or_id if isinstance(summary_or_id, str) else summary_or_id.run.id
+    s = next((x for x in summaries if x.run.id == run_id), None)
+    if s is None:
+        return run_id
+    return f"{s.config.model.variant} on {s.config.data.name}, {s.state}"
+
+
+def pick_run(label: str, key: str, family: str | None = None) -> Run | None:
+    """A select box of viewable runs, bound to the URL parameter `key`."""
+    summaries = viewable_runs(family)
+    if not summaries:
+        st.info("No run to show yet. Launch one on the **Train** page.")
+        return None
+    ids = [s.run.id for s in summaries]
+    # Bound widgets keep their option text in the URL: plain run ids, so links stay valid.
+    chosen = st.selectbox(label, ids, key=key, bind="query-params")
+    st.caption(run_label(chosen, summaries))
+    return open_run(runs_dir(), chosen)
+
+
+def snapshot_mtime(run: Run, step: int) -> float:
+    try:
+        return run.snapshot_path(step).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _cached_model(path: str, step: int | None, mtime: float) -> tuple[GenerativeModel, int]:
+    return load_model(Run(Path(path)), step, device=pick_device())
+
+
+def model_at(run: Run, step: int | None = None) -> tuple[GenerativeModel, int]:
+    """The run's model at a snapshot, cached by run, step and the snapshot file's mtime."""
+    step = run.snapshot_steps()[-1] if step is None else step
+    return _cached_model(str(run.path), step, snapshot_mtime(run, step))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
+def dataset(name: str, path: str | None, image_size: int, color: str):
+    return load_dataset(name, path=path, image_size=image_size, color=color)
+
+
+def run_dataset(run: Run):
+    d = run.config().data
+    return dataset(d.name, d.path, d.image_size, d.color)
+
+
+def show(samples: torch.Tensor, caption: str | None = None, nrow: int = 8, real: torch.Tensor | None = None,
+         download: str | None = None, width: int = 480) -> None:
+    """Show model output as a picture (image grid or scatter), with an optional PNG download."""
+    array = picture(samples.detach().cpu(), nrow=nrow, real=real, width=width)
+    st.image(array, caption=caption, width="content")
+    if download:
+        st.download_button("Download PNG", png_bytes(array), file_name=download, mime="image/png",
+                           key=f"dl-{download}-{caption}")
+
+
+def guard(fn):
+    """Run a page body; a broken run shows a clear message instead of a traceback."""
+    try:
+        fn()
+    except RunError as exc:
+        st.error(f"This run cannot be shown: {exc}. The other runs are unaffected.")
