@@ -4,6 +4,7 @@ batch; and loading a run's model back from them for viewing."""
 from __future__ import annotations
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from genlab.models import GenerativeModel, build_model
@@ -47,6 +48,6 @@ def load_model(run: Run, step: int | None = None, device: str | torch.device = "
     try:
         state = load_file(str(run.snapshot_path(step)))
         model.load_inference_state_dict(state)
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, SafetensorError) as exc:
         raise RunError(f"snapshot {step} of run {run.id} cannot be read: {exc}") from exc
     return model.to(device).eval(), step

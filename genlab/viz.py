@@ -25,7 +25,8 @@ def image_grid(images: torch.Tensor, nrow: int = 8, scale: int = 1) -> np.ndarra
 
 def points_image(points: torch.Tensor, real: torch.Tensor | None = None, size: int = 256,
                  limit: float | None = None) -> np.ndarray:
-    """2-D points drawn as dots on a white square: real data in grey, samples in blue.
+    """2-D points drawn as dots on a white square: real data in grey, samples in blue
+    (a few points, such as a walk through latent space, as big red dots).
     The view spans [-limit, limit] on both axes (by default, just past the data)."""
     pts = points.detach().float().cpu()
     ref = real if real is not None else pts
@@ -37,12 +38,14 @@ def points_image(points: torch.Tensor, real: torch.Tensor | None = None, size: i
         pix = ((p.numpy() / limit + 1) / 2 * (size - 1)).round().astype(int)
         ok = (pix >= 0).all(1) & (pix < size).all(1)
         cols, rows = pix[ok, 0], size - 1 - pix[ok, 1]  # y grows upwards
-        for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1)):
-            canvas[np.clip(rows + dr, 0, size - 1), np.clip(cols + dc, 0, size - 1)] = color
+        radius = 1 if len(p) > 100 else 3  # a handful of points (a walk) gets big dots
+        for dr in range(-radius + 1, radius + 1):
+            for dc in range(-radius + 1, radius + 1):
+                canvas[np.clip(rows + dr, 0, size - 1), np.clip(cols + dc, 0, size - 1)] = color
 
     if real is not None:
         draw(real.detach().float().cpu(), (190, 190, 190))
-    draw(pts, (31, 119, 180))
+    draw(pts, (214, 39, 40) if len(pts) <= 100 else (31, 119, 180))
     return canvas
 
 
