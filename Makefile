@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test demo-checkpoints bench
+.PHONY: run test bench
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,3 +24,4 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/ui_latency.py

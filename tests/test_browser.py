@@ -91,3 +91,53 @@ def test_launch_a_run_watch_it_and_walk_its_latent_space(server):
         page.screenshot(path=str(ARTIFACTS / "e2e-latent.png"), full_page=True)
         browser.close()
     shutil.copy(runs / run_id / "snapshots" / "step_0000300.png", ARTIFACTS / "e2e-samples.png")
+
+
+def make_zip(path: Path) -> None:
+    """40 small PNGs in two class folders: light circles and dark squares."""
+    import io
+    import zipfile
+
+    from PIL import Image, ImageDraw
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(20):
+            for cls, shape in (("circles", "ellipse"), ("squares", "rectangle")):
+                img = Image.new("L", (40, 40), 0 if cls == "circles" else 255)
+                getattr(ImageDraw.Draw(img), shape)([5 + i % 5, 5, 30, 30 + i % 7], fill=128 + i)
+                buf = io.BytesIO()
+                img.save(buf, format="PNG")
+                zf.writestr(f"{cls}/{i}.png", buf.getvalue())
+
+
+def test_upload_a_zip_of_images_and_train_on_it(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, runs = server
+    make_zip(tmp_path / "shapes.zip")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1600})
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/train")
+        page.get_by_label("Dataset").click()
+        page.get_by_role("option", name=re.compile("^folder")).click()
+        page.locator("input[type=file]").set_input_files(str(tmp_path / "shapes.zip"))
+        launch = page.get_by_role("button", name="Launch")
+        expect(launch).to_be_visible()
+        steps = page.get_by_label("Steps", exact=True)
+        steps.fill("30")
+        steps.press("Enter")
+        launch.click()
+        # 36 training images (10% are held out) cannot fill the default batch of 128.
+        expect(page.get_by_text("larger than the 36 training samples")).to_be_visible()
+        batch = page.get_by_label("Batch size", exact=True)
+        batch.fill("8")
+        batch.press("Enter")
+        page.get_by_role("button", name="Launch").click()
+        page.wait_for_url(re.compile(r".*/runs\?run="))
+        run_id = re.search(r"run=([^&]+)", page.url).group(1)
+        expect(page.get_by_text(re.compile(r"completed · step 30/30"))).to_be_visible(timeout=120_000)
+        browser.close()
+    info = (runs / run_id / "dataset.json").read_text()
+    assert '"circles"' in info and '"squares"' in info
