@@ -63,35 +63,24 @@ def sync(device) -> None:
         torch.cuda.synchronize()
 
 
-def time_torchvision(config, data, device, steps: int) -> float:
+class LoaderBatches:
+    """The usual DataLoader, cycled, behind the `next()` face that models draw batches from."""
+
+    def __init__(self, loader: DataLoader, device: torch.device):
+        self.loader, self.device, self.it = loader, device, iter(loader)
+
+    def next(self):
+        try:
+            x, y = next(self.it)
+        except StopIteration:
+            self.it = iter(self.loader)
+            x, y = next(self.it)
+        return x.to(self.device), y.to(self.device)
+
+
+def time_loop(config, data, device, steps: int, batches) -> float:
+    """Seconds for `steps` updates of a fresh model drawing from `batches`."""
     model, optimizers = setup(config, data, device)
-    loader = DataLoader(PerSampleDataset(data.x_train, data.y_train), batch_size=config.optim.batch_size,
-                        shuffle=True, drop_last=True)
-
-    class LoaderBatches:
-        def __init__(self):
-            self.it = iter(loader)
-
-        def next(self):
-            try:
-                x, y = next(self.it)
-            except StopIteration:
-                self.it = iter(loader)
-                x, y = next(self.it)
-            return x.to(device), y.to(device)
-
-    batches, gen = LoaderBatches(), torch.Generator(device).manual_seed(0)
-    sync(device)
-    start = time.perf_counter()
-    for step in range(steps):
-        model.train_step(batches, optimizers, step, gen)
-    sync(device)
-    return time.perf_counter() - start
-
-
-def time_bare(config, data, device, steps: int) -> float:
-    model, optimizers = setup(config, data, device)
-    batches = BatchSampler(data.x_train.to(device), data.y_train.to(device), config.optim.batch_size, 0)
     gen = torch.Generator(device).manual_seed(0)
     sync(device)
     start = time.perf_counter()
@@ -99,6 +88,17 @@ def time_bare(config, data, device, steps: int) -> float:
         model.train_step(batches, optimizers, step, gen)
     sync(device)
     return time.perf_counter() - start
+
+
+def time_torchvision(config, data, device, steps: int) -> float:
+    loader = DataLoader(PerSampleDataset(data.x_train, data.y_train), batch_size=config.optim.batch_size,
+                        shuffle=True, drop_last=True)
+    return time_loop(config, data, device, steps, LoaderBatches(loader, device))
+
+
+def time_bare(config, data, device, steps: int) -> float:
+    batches = BatchSampler(data.x_train.to(device), data.y_train.to(device), config.optim.batch_size, 0)
+    return time_loop(config, data, device, steps, batches)
 
 
 def time_genlab(config, data, device, steps: int) -> float:

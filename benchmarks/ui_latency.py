@@ -54,6 +54,26 @@ def app_test(page: str, **params):
     return at
 
 
+def slider_latency(variant: str, runs_dir: Path, repeats: int) -> tuple[float, float]:
+    """Median ms of the bare decode-and-draw, and of the page rerun after a slider move."""
+    run = create_run(runs_dir, make_config(variant, "fashion-mnist", steps=20, n_snapshots=1))
+    assert Trainer(run).train() == "completed"
+    model, _ = load_model(run)
+    a, b = noise(1, model.latent_dim, 0), noise(1, model.latent_dim, 1)
+
+    def bare(i: int) -> None:
+        with torch.no_grad():
+            image = model.generate(lerp(a, b, torch.tensor([[(i % 20) / 20]])))
+        png_bytes(picture(image, width=480))
+
+    slider = app_test("latent", run=run.id).slider(key="t")
+
+    def move(i: int) -> None:
+        slider.set_value(round((i % 20) / 20, 2)).run()
+
+    return median_ms(bare, repeats), median_ms(move, repeats)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
@@ -66,23 +86,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
 
     for variant in ("dcgan", "vae"):
-        run = create_run(runs_dir, make_config(variant, "fashion-mnist", steps=20, n_snapshots=1))
-        assert Trainer(run).train() == "completed"
-        model, _ = load_model(run)
-        a, b = noise(1, model.latent_dim, 0), noise(1, model.latent_dim, 1)
-
-        def bare(i: int) -> None:
-            with torch.no_grad():
-                image = model.generate(lerp(a, b, torch.tensor([[(i % 20) / 20]])))
-            png_bytes(picture(image, width=480))
-
-        at = app_test("latent", run=run.id)
-        slider = at.slider(key="t")
-
-        def move(i: int) -> None:
-            slider.set_value(round((i % 20) / 20, 2)).run()
-
-        bare_ms, app_ms = median_ms(bare, args.repeats), median_ms(move, args.repeats)
+        bare_ms, app_ms = slider_latency(variant, runs_dir, args.repeats)
         print(f"| slider to image, {variant} 28x28 (Latent space page) | decode + draw + PNG | {bare_ms:.1f} "
               f"| {app_ms:.1f} | {app_ms / bare_ms:.0f}x | < 100 ms |")
 
