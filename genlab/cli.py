@@ -20,7 +20,10 @@ from genlab import jobs
 from genlab.config import GAN_LOSSES, LIKELIHOODS, ConfigError
 from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
 from genlab.device import CHOICES as DEVICES
+from genlab.device import pick_device
 from genlab.latent import interpolate
+from genlab.metrics import MEANINGS
+from genlab.metrics.report import evaluate_model, record_evaluation
 from genlab.models import VARIANTS, noise
 from genlab.presets import make_config
 from genlab.runs import Run, RunError, create_run, default_runs_dir, list_runs, open_run
@@ -96,6 +99,14 @@ def build_parser() -> Parser:
     i.add_argument("--step", type=int, help="snapshot step (default: the latest)")
     i.add_argument("--out", type=Path, required=True)
     i.add_argument("--runs-dir", type=Path, default=None)
+
+    e = sub.add_parser("eval", help="compute metrics for a run and write its eval.json")
+    e.add_argument("run")
+    e.add_argument("--step", type=int, help="snapshot step (default: the latest)")
+    e.add_argument("--n", type=int, default=2000, help="samples to generate")
+    e.add_argument("--iwae-k", type=int, default=50, help="VAE: importance samples per test point")
+    e.add_argument("--device", choices=DEVICES, metavar="DEVICE")
+    e.add_argument("--runs-dir", type=Path, default=None)
 
     sub.add_parser("datasets", help="list datasets and whether they are here")
     sub.add_parser("models", help="list model variants")
@@ -202,6 +213,27 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     return _write_picture(args, images, nrow=args.steps)
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    if not 100 <= args.n <= 50_000:
+        raise ConfigError(f"--n must be between 100 and 50000, not {args.n}")
+    if not 1 <= args.iwae_k <= 5000:
+        raise ConfigError(f"--iwae-k must be between 1 and 5000, not {args.iwae_k}")
+    run = open_run(runs_dir(args), args.run)
+    device = pick_device(args.device or "auto")
+    model, step = load_model(run, args.step, device)
+    print(f"evaluating {run.id} at step {step} ({args.n} samples)…", file=sys.stderr)
+    result = evaluate_model(model, dataset_for(run.config()), args.n, args.iwae_k, device)
+    record_evaluation(run, step, result)
+    print(f"feature space: {result['feature_space']}")
+    for key, meaning in MEANINGS.items():
+        if isinstance(result.get(key), (int, float)):
+            print(f"{key:18} {result[key]:12.4f}  {meaning}")
+    if "likelihood" in result:
+        print(result["likelihood"])
+    print(f"written to {run.eval_path}", file=sys.stderr)
+    return 0
+
+
 def cmd_datasets(_: argparse.Namespace) -> int:
     for name, spec in DATASETS.items():
         ok, why = availability(name)
@@ -230,7 +262,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "resume": cmd_resume, "list": cmd_list, "sample": cmd_sample,
-            "interpolate": cmd_interpolate, "datasets": cmd_datasets, "models": cmd_models,
+            "interpolate": cmd_interpolate, "eval": cmd_eval, "datasets": cmd_datasets, "models": cmd_models,
             "worker": cmd_worker}
 
 

@@ -77,6 +77,8 @@ class ScheduleConfig:
     n_snapshots: int = 20
     seed: int = 0
     device: str = "auto"
+    evaluate: bool = False  # compute metrics (genlab.metrics) at every snapshot
+    eval_samples: int = 1000
 
 
 @dataclass
@@ -148,6 +150,7 @@ def validate(config: RunConfig) -> None:
              f"batch size {o.batch_size} must be a multiple of pack {m.pack}")
     _require(s.steps >= 1, f"steps must be at least 1, not {s.steps}")
     _require(s.log_every >= 1, f"log_every must be at least 1, not {s.log_every}")
+    _require(100 <= s.eval_samples <= 50_000, f"eval samples must be between 100 and 50000, not {s.eval_samples}")
     _require(1 <= s.n_snapshots <= 200, f"snapshots must be between 1 and 200, not {s.n_snapshots}")
     _require(config.data.image_size in (28, 32, 64),
              f"image size must be 28, 32 or 64, not {config.data.image_size}")

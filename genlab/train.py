@@ -19,6 +19,7 @@ import torch
 from genlab.config import ConfigError, RunConfig, validate
 from genlab.data import Dataset, DatasetError, DatasetUnavailable, load_dataset
 from genlab.device import describe, pick_device
+from genlab.metrics.report import evaluate_model, record_evaluation
 from genlab.models import build_model, check_fits_data
 from genlab.runs import Run, read_jsonl, write_json_atomic
 from genlab.snapshots import save_snapshot
@@ -155,7 +156,13 @@ class Trainer:
                 "classes": data.classes, "source": data.source, "n_train": len(data.x_train),
                 "n_test": len(data.x_test), "notes": data.notes})
             self._truncate_metrics(0)
-            save_snapshot(run, model, 0, real_preview)
+
+        def snapshot(at_step: int) -> None:
+            save_snapshot(run, model, at_step, real_preview)
+            if sched.evaluate:
+                result = evaluate_model(model, data, sched.eval_samples, device=device)
+                record_evaluation(run, at_step, result)
+                model.train()
 
         def checkpoint() -> None:
             nonlocal last_checkpoint
@@ -168,6 +175,7 @@ class Trainer:
                 "sums": sums, "count": count})
 
         if step == 0:
+            snapshot(0)
             checkpoint()
         run.set_status(state="running", step=step, total_steps=sched.steps, device=describe(device),
                        started=time.time(), error=None, pid=os.getpid(), pgid=os.getpgrp())
@@ -203,7 +211,7 @@ class Trainer:
                         run.set_status(step=step, elapsed_s=elapsed)
                         last_status = now
                 if step in snap_at:
-                    save_snapshot(run, model, step, real_preview)
+                    snapshot(step)
                     if step == sched.steps or time.perf_counter() - last_checkpoint >= CHECKPOINT_EVERY_S:
                         checkpoint()
                 if self.on_progress:
