@@ -6,6 +6,7 @@ import torch
 from genlab.latent import interpolate
 from genlab.models import noise
 from genlab.viz import curves_figure
+from app_pages.metrics_view import show_evaluation
 from app_pages.shared import guard, model_at, pick_run, show
 
 METRIC_KEYS = {"gan": ["loss_d", "loss_g"], "vae": ["recon", "kl"]}
@@ -50,6 +51,8 @@ def page() -> None:
                 f"on {status.get('device') or '?'}")
             st.plotly_chart(curves_figure(run.metrics(), METRIC_KEYS[model.family], smoothing=0.6,
                                           title="training curves"), key=f"curves-{name}")
+            st.markdown("**Evaluation**")
+            show_evaluation(run, key=name)
 
 
 guard(page)

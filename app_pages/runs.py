@@ -7,6 +7,7 @@ import streamlit as st
 from genlab import jobs
 from genlab.runs import RunError, list_runs, open_run
 from genlab.viz import curves_figure, kl_per_dim_figure
+from app_pages.metrics_view import show_evaluation
 from app_pages.shared import runs_dir
 
 st.title("Runs")
@@ -115,4 +116,19 @@ def detail() -> None:
         st.plotly_chart(kl_fig, key="kl-dims")
 
 
+@st.fragment(run_every=3)
+def evaluation() -> None:
+    st.subheader("Evaluation")
+    if jobs.evaluation_running(run):
+        st.info("Evaluating the latest snapshot in the background…")
+    elif run.snapshot_steps() and st.button("Evaluate the latest snapshot", key="evaluate"):
+        try:
+            jobs.start_evaluation(runs_dir(), run.id)
+        except RunError as exc:
+            st.error(str(exc))
+        st.rerun()
+    show_evaluation(run, key="runs")
+
+
 detail()
+evaluation()

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from genlab.config import RunConfig
-from genlab.runs import Run, RunError, create_run, list_runs, open_run
+from genlab.runs import Run, RunError, create_run, list_runs, open_run, read_json, write_json_atomic
 
 ACTIVE = ("queued", "starting", "running")
 RESUMABLE = ("cancelled", "interrupted", "failed", "diverged")
@@ -52,7 +52,8 @@ def queue_lock(runs_dir: Path) -> Iterator[None]:
 
 
 def worker_alive(run: Run, pid: int | None) -> bool:
-    """Whether `pid` is still this run's worker (not a zombie, not a recycled pid)."""
+    """Whether `pid` is still a genlab process of this run, training or evaluating
+    (not a zombie, not a recycled pid)."""
     if not pid:
         return False
     with contextlib.suppress(ChildProcessError, OSError):
@@ -63,7 +64,7 @@ def worker_alive(run: Run, pid: int | None) -> bool:
                 return False
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             cmdline = f.read().decode(errors="replace")
-        return "worker" in cmdline and run.id in cmdline
+        return "genlab" in cmdline and run.id in cmdline
     except FileNotFoundError:
         return False
     except OSError:  # no /proc (macOS): fall back to "the pid exists"
@@ -74,19 +75,28 @@ def worker_alive(run: Run, pid: int | None) -> bool:
             return False
 
 
+def _child_env(runs_dir: Path) -> dict[str, str]:
+    return dict(os.environ, GENLAB_RUNS=str(runs_dir.resolve()),
+                PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
+
+
+def _detached(argv: list[str], log_path: Path, env: dict[str, str]) -> int:
+    """Start `python -m genlab ARGV…` in its own session and process group; return its pid."""
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "genlab", *argv], stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=log, env=env, start_new_session=True, close_fds=True)
+    return proc.pid
+
+
 def _start(run: Run, runs_dir: Path, gpu: int | None) -> None:
     """Start the worker of a queued run, detached in its own session and process group,
     on GPU `gpu` alone when the machine has several."""
     run.set_status(state="starting", error=None, launched=time.time(), gpu=gpu)
-    env = dict(os.environ, GENLAB_RUNS=str(runs_dir.resolve()),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
+    env = _child_env(runs_dir)
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = str(gpu)
-    with open(run.log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "genlab", "worker", str(run.path.resolve())],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                                start_new_session=True, close_fds=True)
-    run.set_status(pid=proc.pid, pgid=proc.pid)
+    pid = _detached(["worker", str(run.path.resolve())], run.log_path, env)
+    run.set_status(pid=pid, pgid=pid)
 
 
 def schedule(runs_dir: Path) -> list[str]:
@@ -189,3 +199,19 @@ def reconcile(runs_dir: Path) -> list[str]:
                     interrupted.append(s.run.id)
     schedule(runs_dir)
     return interrupted
+
+
+def start_evaluation(runs_dir: Path, run_id: str) -> None:
+    """Evaluate a run's latest snapshot in the background (`python -m genlab eval`); the
+    result lands in its eval.json. Refused while an evaluation of the run is running."""
+    run = open_run(runs_dir, run_id)
+    if evaluation_running(run):
+        raise RunError(f"run {run_id} is being evaluated already")
+    pid = _detached(["eval", run.id, "--runs-dir", str(runs_dir.resolve())], run.path / "eval.log",
+                    _child_env(runs_dir))
+    write_json_atomic(run.path / "evaluating.json", {"pid": pid, "started": time.time()})
+
+
+def evaluation_running(run: Run) -> bool:
+    marker = run.path / "evaluating.json"
+    return marker.exists() and worker_alive(run, read_json(marker).get("pid"))

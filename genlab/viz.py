@@ -144,3 +144,24 @@ def scatter_figure(points: torch.Tensor, labels: torch.Tensor | None, classes: l
     fig.update_layout(title=title, height=450, xaxis_title=axis_names[0], yaxis_title=axis_names[1],
                       margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+def metric_history_figure(evaluations: list[dict], keys: list[str], title: str = "") -> go.Figure:
+    """Evaluation metrics against the training step they were computed at."""
+    fig = go.Figure()
+    for key in keys:
+        points = [(e["step"], e[key]) for e in evaluations if isinstance(e.get(key), (int, float))]
+        if points:
+            fig.add_trace(go.Scatter(x=[p[0] for p in points], y=[p[1] for p in points],
+                                     mode="lines+markers", name=key))
+    fig.update_layout(title=title, height=300, xaxis_title="step", margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def histogram_figure(counts: list[int], names: list[str] | None, title: str) -> go.Figure:
+    """Bars of how many generated samples fall in each class or mode."""
+    labels = names if names and len(names) == len(counts) else [str(i) for i in range(len(counts))]
+    fig = go.Figure(go.Bar(x=labels, y=counts))
+    fig.update_layout(title=title, height=280, margin=dict(l=10, r=10, t=40, b=10), yaxis_title="samples")
+    return fig

@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from genlab.runs import create_run, list_runs
+from genlab.data import load_dataset
+from genlab.metrics.report import evaluate_model, read_evaluations, record_evaluation
+from genlab.runs import create_run, list_runs, open_run
+from genlab.snapshots import load_model
 from genlab.train import Trainer
 from tests.conftest import tiny_config
 
@@ -17,7 +20,8 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 def shared_runs(tmp_path_factory):
     """A runs folder: a GAN on ring, a GAN on digits, a 2-D VAE on digits, a failed run,
     a run with a corrupt config and a run with a corrupt snapshot."""
-    root = tmp_path_factory.mktemp("app") / "runs"
+    base = tmp_path_factory.mktemp("app")
+    root = base / "runs"
     made = {}
     for name, variant, dataset, extra in [
         ("gan-ring", "gan", "ring", {}),
@@ -37,6 +41,12 @@ def shared_runs(tmp_path_factory):
     snap = root / made["corrupt-snapshot"] / "snapshots"
     for path in snap.glob("*.safetensors"):
         path.write_bytes(b"not safetensors")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GENLAB_DATA", str(base / "data"))  # the digits evaluator, trained once here
+        for name in ("gan-digits", "vae-digits"):
+            run = open_run(root, made[name])
+            model, step = load_model(run)
+            record_evaluation(run, step, evaluate_model(model, load_dataset("digits"), n=200, iwae_k=5))
     return root, made
 
 
@@ -44,6 +54,7 @@ def shared_runs(tmp_path_factory):
 def app(shared_runs, monkeypatch):
     root, made = shared_runs
     monkeypatch.setenv("GENLAB_RUNS", str(root))
+    monkeypatch.setenv("GENLAB_DATA", str(root.parent / "data"))
 
     def open_page(page: str, **params) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=120)
@@ -185,10 +196,41 @@ def test_compare_page_shows_both_families(app):
     at = open_page("compare", gan=made["gan-digits"], vae=made["vae-digits"])
     page = texts(at)
     assert "parameters: generator" in page and "encoder" in page
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 4  # curves and class histogram of each
 
 
 def test_a_corrupt_snapshot_shows_a_message_not_a_traceback(app):
     open_page, made = app
     at = open_page("latent", run=made["corrupt-snapshot"])
     assert "cannot be shown" in texts(at)
+
+
+def test_runs_page_shows_an_evaluation_with_meanings(app):
+    open_page, made = app
+    at = open_page("runs", run=made["vae-digits"])
+    table = at.dataframe[1].value
+    assert {"fid", "fid_floor", "precision", "coverage", "elbo", "iwae (k=5)"} <= set(table["metric"])
+    assert "real-vs-real floor" in " ".join(table["meaning"])
+    assert len(at.get("plotly_chart")) == 4  # two curves, KL per dimension, class histogram
+
+
+def test_runs_page_evaluates_in_the_background(app, shared_runs):
+    open_page, made = app
+    root, _ = shared_runs
+    run = open_run(root, made["gan-ring"])
+    at = open_page("runs", run=run.id)
+    at.button(key="evaluate").click().run()
+    assert not at.exception
+    deadline = time.time() + 90
+    while not read_evaluations(run) and time.time() < deadline:
+        time.sleep(0.5)
+    [entry] = read_evaluations(run)
+    assert entry["modes_total"] == 8
+    at.run()
+    assert "no likelihood" in texts(at)
+
+
+def test_compare_page_shows_both_evaluations(app):
+    open_page, made = app
+    at = open_page("compare", gan=made["gan-digits"], vae=made["vae-digits"])
+    assert len(at.dataframe) == 2 and "no likelihood" in texts(at)
