@@ -138,7 +138,7 @@ class Trainer:
         real_preview = data.x_train[:2000] if data.kind == "points" else None
         sums: dict[str, torch.Tensor | float] = {}
         count, step, elapsed = 0, 0, 0.0
-        last_checkpoint = last_status = time.perf_counter()
+        last_checkpoint = last_status = clock = time.perf_counter()
 
         if run.checkpoint_path.exists():
             state = load_state(run.checkpoint_path, device)
@@ -158,11 +158,14 @@ class Trainer:
             self._truncate_metrics(0)
 
         def snapshot(at_step: int) -> None:
+            nonlocal clock
             save_snapshot(run, model, at_step, real_preview)
             if sched.evaluate:
+                started = time.perf_counter()
                 result = evaluate_model(model, data, sched.eval_samples, device=device)
-                record_evaluation(run, at_step, result)
+                record_evaluation(run, at_step, {**result, "train_seconds": round(elapsed, 3)})
                 model.train()
+                clock += time.perf_counter() - started  # evaluation time is not training time
 
         def checkpoint() -> None:
             nonlocal last_checkpoint
@@ -181,7 +184,7 @@ class Trainer:
                        started=time.time(), error=None, pid=os.getpid(), pgid=os.getpgrp())
         snap_at = set(snapshot_steps(sched.steps, sched.n_snapshots))
         metrics = open(run.metrics_path, "a", encoding="utf-8")
-        clock = time.perf_counter()
+        clock = time.perf_counter()  # training time runs from here
         try:
             while step < sched.steps:
                 if self._stopping():

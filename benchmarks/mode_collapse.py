@@ -1,0 +1,86 @@
+"""Mode collapse on the 2-D toys, by the PacGAN protocol, next to the published table.
+
+For each variant and toy, several seeds are trained with genlab's Trainer on the CPU;
+2,500 samples of each final model are assigned to their nearest mode (high quality when
+within 3 standard deviations). The table gives the mean and standard error over seeds of
+the modes captured and of the share of high-quality samples, and the time per run.
+
+Usage: python benchmarks/mode_collapse.py [--seeds 5] [--steps 5000] [--variants gan,wgan-gp,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from genlab.data import load_dataset  # noqa: E402
+from genlab.metrics.modes import mode_coverage  # noqa: E402
+from genlab.presets import make_config  # noqa: E402
+from genlab.runs import create_run  # noqa: E402
+from genlab.snapshots import load_model  # noqa: E402
+from genlab.train import Trainer  # noqa: E402
+
+VARIANTS = ["gan", "wgan-gp", "pacgan2", "hinge-sn", "vae"]
+# PacGAN (Lin et al. 2018), Table 1: modes captured and high-quality share.
+PUBLISHED = {
+    ("ring", "GAN"): "6.3 ± 0.5, 98.2%", ("ring", "PacGAN2"): "7.9 ± 0.1, 95.6%",
+    ("ring", "VEEGAN"): "8.0, 52.9%",
+    ("grid", "GAN"): "17.3 ± 0.8, 94.8%", ("grid", "PacGAN2"): "23.8 ± 0.7, 91.3%",
+    ("grid", "VEEGAN"): "24.6, 40.0%",
+}
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    mean = statistics.fmean(values)
+    se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+    return mean, se
+
+
+def one_run(variant: str, dataset: str, seed: int, steps: int, root: Path) -> tuple[dict, float]:
+    run = create_run(root, make_config(variant, dataset, seed=seed, steps=steps, n_snapshots=1,
+                                       log_every=100, device="cpu"))
+    start = time.perf_counter()
+    assert Trainer(run).train() == "completed", run.status()
+    seconds = time.perf_counter() - start
+    model, _ = load_model(run)
+    data = load_dataset(dataset)
+    result = mode_coverage(model.sample(2500, seed=1000 + seed), data.modes, data.mode_std)
+    return result, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--datasets", default="ring,grid")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    print(f"{args.seeds} seeds, {args.steps} steps each, CPU, torch {torch.__version__}")
+    print("| toy | variant | modes captured | high quality | s per run |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for dataset in args.datasets.split(","):
+            for variant in args.variants.split(","):
+                results = [one_run(variant, dataset, s, args.steps, Path(tmp)) for s in range(args.seeds)]
+                modes, modes_se = mean_se([r["modes_captured"] for r, _ in results])
+                hq, hq_se = mean_se([100 * r["high_quality"] for r, _ in results])
+                secs = statistics.fmean(t for _, t in results)
+                total = results[0][0]["modes_total"]
+                print(f"| {dataset} | {variant} | {modes:.1f} ± {modes_se:.1f} of {total} | {hq:.1f} ± {hq_se:.1f}% "
+                      f"| {secs:.0f} |", flush=True)
+    print("\nPublished (PacGAN Table 1, modes captured, high quality):")
+    for (dataset, name), value in PUBLISHED.items():
+        print(f"- {dataset}, {name}: {value}")
+
+
+if __name__ == "__main__":
+    main()
