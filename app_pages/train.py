@@ -82,12 +82,13 @@ else:
     overrides["likelihood"] = c3.selectbox("Likelihood", LIKELIHOODS,
                                            index=LIKELIHOODS.index(defaults.model.likelihood), key=f"lik-{k}")
 run_name = c4.text_input("Name (optional)", key=f"name-{k}", max_chars=40)
+evaluate = st.checkbox("Evaluate at every snapshot (slower; plots metrics against steps)", key="evaluate-at-snapshots")
 
 if st.button("Launch", type="primary", key="launch"):
     try:
         config = make_config(variant, name, steps=int(steps), batch_size=int(batch), lr=float(lr),
                              latent_dim=int(latent), seed=int(seed), path=data_path, image_size=image_size,
-                             color=color, name=run_name or None, **overrides)
+                             color=color, name=run_name or None, evaluate=evaluate, **overrides)
         with st.spinner("Checking the data…"):
             data = dataset(name, data_path, image_size, color)
         check_config(config, data)

@@ -67,6 +67,8 @@ def build_parser() -> Parser:
     t.add_argument("--device", choices=DEVICES, metavar="DEVICE", help=f"one of {', '.join(DEVICES)}")
     t.add_argument("--log-every", type=int)
     t.add_argument("--snapshots", type=int, dest="n_snapshots")
+    t.add_argument("--evaluate", action="store_true", default=None,
+                   help="compute metrics at every snapshot (for plots of a metric against steps)")
     t.add_argument("--path", help="folder dataset: a folder or .zip of images")
     t.add_argument("--image-size", type=int, choices=(28, 32, 64))
     t.add_argument("--color", choices=("grey", "rgb"))
@@ -124,7 +126,7 @@ def runs_dir(args: argparse.Namespace) -> Path:
 def cmd_train(args: argparse.Namespace) -> int:
     overrides = {k: getattr(args, k) for k in (
         "steps", "batch_size", "lr", "latent_dim", "beta", "loss", "likelihood", "arch", "seed",
-        "device", "log_every", "n_snapshots", "path", "image_size", "color", "name")}
+        "device", "log_every", "n_snapshots", "evaluate", "path", "image_size", "color", "name")}
     config = make_config(args.model, args.dataset, **overrides)
     data = dataset_for(config)
     if args.epochs is not None:
