@@ -51,7 +51,7 @@ def queue_lock(runs_dir: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def worker_alive(run: Run, pid: int | None) -> bool:
+def run_process_alive(run: Run, pid: int | None) -> bool:
     """Whether `pid` is still a genlab process of this run, training or evaluating
     (not a zombie, not a recycled pid)."""
     if not pid:
@@ -138,7 +138,7 @@ def cancel(runs_dir: Path, run_id: str) -> None:
             raise RunError(f"run {run_id} is {status.get('state')}; only a queued or running run can be cancelled")
         run.request_stop()
         run.set_status(cancel_requested=time.time())
-        if status.get("pgid") and worker_alive(run, status.get("pid")):
+        if status.get("pgid") and run_process_alive(run, status.get("pid")):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(status["pgid"], signal.SIGTERM)
         if status.get("state") == "starting":
@@ -185,7 +185,7 @@ def reconcile(runs_dir: Path) -> list[str]:
                 continue
             pid, pgid = s.status.get("pid"), s.status.get("pgid")
             asked = s.status.get("cancel_requested")
-            alive = worker_alive(s.run, pid)
+            alive = run_process_alive(s.run, pid)
             if alive and asked and time.time() - asked > CANCEL_GRACE_S:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGKILL)
@@ -214,4 +214,4 @@ def start_evaluation(runs_dir: Path, run_id: str) -> None:
 
 def evaluation_running(run: Run) -> bool:
     marker = run.path / "evaluating.json"
-    return marker.exists() and worker_alive(run, read_json(marker).get("pid"))
+    return marker.exists() and run_process_alive(run, read_json(marker).get("pid"))

@@ -103,3 +103,11 @@ def test_python_dash_m_genlab_runs(tmp_path):
     result = subprocess.run([sys.executable, "-m", "genlab", "models"], capture_output=True,
                             text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0 and "dcgan" in result.stdout
+
+
+def test_train_with_evaluate_records_metrics_at_each_snapshot(capsys, runs_dir):
+    from genlab.metrics.report import read_evaluations
+
+    train_tiny(capsys, runs_dir, "--evaluate", "--snapshots", "2")
+    [summary] = list_runs(runs_dir)
+    assert [e["step"] for e in read_evaluations(summary.run)] == [0, 3, 6]
