@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from genlab import jobs
-from genlab.config import GAN_LOSSES, LIKELIHOODS, ConfigError
+from genlab.config import GAN_LOSSES, LIKELIHOODS, LR_SCHEDULES, ConfigError
 from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
 from genlab.device import CHOICES as DEVICES
 from genlab.device import pick_device
@@ -58,6 +58,7 @@ def build_parser() -> Parser:
     length.add_argument("--epochs", type=float)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
+    t.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="linear: decay to 0 at the end")
     t.add_argument("--latent-dim", type=int)
     t.add_argument("--beta", type=float, help="VAE: weight of the KL term")
     t.add_argument("--loss", choices=GAN_LOSSES, metavar="LOSS", help=f"GAN: one of {', '.join(GAN_LOSSES)}")
@@ -125,7 +126,7 @@ def runs_dir(args: argparse.Namespace) -> Path:
 
 def cmd_train(args: argparse.Namespace) -> int:
     overrides = {k: getattr(args, k) for k in (
-        "steps", "batch_size", "lr", "latent_dim", "beta", "loss", "likelihood", "arch", "seed",
+        "steps", "batch_size", "lr", "lr_schedule", "latent_dim", "beta", "loss", "likelihood", "arch", "seed",
         "device", "log_every", "n_snapshots", "evaluate", "path", "image_size", "color", "name")}
     config = make_config(args.model, args.dataset, **overrides)
     data = dataset_for(config)

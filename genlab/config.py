@@ -16,6 +16,7 @@ GAN_LOSSES = ("minimax", "non-saturating", "least-squares", "wgan-gp", "hinge")
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHS = ("mlp", "conv")
 FAMILIES = ("gan", "vae")
+LR_SCHEDULES = ("constant", "linear")
 
 
 class ConfigError(ValueError):
@@ -66,6 +67,7 @@ class OptimConfig:
     beta2: float = 0.999
     weight_decay: float = 0.0
     batch_size: int = 128
+    lr_schedule: str = "constant"  # or "linear": decay linearly to 0 at the last step
 
 
 @dataclass
@@ -145,6 +147,8 @@ def validate(config: RunConfig) -> None:
              f"discriminator learning rate must be positive, not {o.lr_d}")
     _require(0 <= o.beta1 < 1 and 0 <= o.beta2 < 1, "Adam betas must lie in [0, 1)")
     _require(o.weight_decay >= 0, f"weight decay must be >= 0, not {o.weight_decay}")
+    _require(o.lr_schedule in LR_SCHEDULES,
+             f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, not {o.lr_schedule!r}")
     _require(o.batch_size >= 1, f"batch size must be at least 1, not {o.batch_size}")
     _require(o.batch_size % m.pack == 0 or m.family != "gan",
              f"batch size {o.batch_size} must be a multiple of pack {m.pack}")

@@ -67,6 +67,14 @@ def snapshot_steps(total: int, n: int) -> list[int]:
     return sorted({0} | {round(total * k / n) for k in range(1, n + 1)})
 
 
+def scale_lr(optimizers: dict[str, torch.optim.Optimizer], base_lrs: list[list[float]], factor: float) -> None:
+    """Set every learning rate to factor x its initial value. For the linear schedule,
+    lr_t = lr_0 (1 - t / T): a function of the step alone, so a resume needs no extra state."""
+    for o, base in zip(optimizers.values(), base_lrs):
+        for group, lr0 in zip(o.param_groups, base):
+            group["lr"] = lr0 * factor
+
+
 def dataset_for(config: RunConfig) -> Dataset:
     d = config.data
     return load_dataset(d.name, path=d.path, image_size=d.image_size, color=d.color)
@@ -131,6 +139,7 @@ class Trainer:
         torch.manual_seed(sched.seed)
         model = build_model(cfg.model, data.shape, data.n_classes).to(device)
         optimizers = model.make_optimizers(opt.lr, opt.lr_d, (opt.beta1, opt.beta2), opt.weight_decay)
+        base_lrs = [[g["lr"] for g in o.param_groups] for o in optimizers.values()]
         gen = torch.Generator(device).manual_seed(sched.seed)
         x = data.x_train.to(device)
         y = data.y_train.to(device) if data.y_train is not None else None
@@ -192,6 +201,8 @@ class Trainer:
                     checkpoint()
                     run.stop_path.unlink(missing_ok=True)
                     return self._end("cancelled", step=step, elapsed_s=elapsed)
+                if opt.lr_schedule == "linear":
+                    scale_lr(optimizers, base_lrs, 1 - step / sched.steps)
                 out = model.train_step(sampler, optimizers, step, gen)
                 step += 1
                 for k, v in out.items():

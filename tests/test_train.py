@@ -16,11 +16,12 @@ def losses(run):
     return [{k: v for k, v in r.items() if k != "time"} for r in run.metrics()]
 
 
-@pytest.mark.parametrize("variant,dataset", [("wgan-gp", "ring"),
-                                             pytest.param("cdcgan", "fashion-mnist", marks=needs_fashion),
-                                             ("vae", "digits"), ("cvae", "ring")])
-def test_resume_equals_an_uninterrupted_run(runs_dir, variant, dataset):
-    kwargs = dict(steps=12, log_every=3, n_snapshots=3, seed=5)
+@pytest.mark.parametrize("variant,dataset,schedule", [("wgan-gp", "ring", "linear"),
+                                             pytest.param("cdcgan", "fashion-mnist", "constant",
+                                                          marks=needs_fashion),
+                                             ("vae", "digits", "linear"), ("cvae", "ring", "constant")])
+def test_resume_equals_an_uninterrupted_run(runs_dir, variant, dataset, schedule):
+    kwargs = dict(steps=12, log_every=3, n_snapshots=3, seed=5, lr_schedule=schedule)
     straight = tiny_run(runs_dir, variant, dataset, **kwargs)
     assert Trainer(straight).train() == "completed"
 
@@ -143,3 +144,10 @@ def test_metrics_lines_after_the_checkpoint_are_dropped_on_resume(runs_dir):
         f.write('{"step": 9, "loss_d": 1.0}\n{"step": 10, "lo')  # a stray line and a torn one
     Trainer(run).train()
     assert [r["step"] for r in read_jsonl(run.metrics_path)] == list(range(1, 11))
+
+
+def test_linear_schedule_decays_the_learning_rate_to_zero(runs_dir):
+    run = tiny_run(runs_dir, "vae", "digits", steps=10, lr_schedule="linear", lr=1e-3)
+    Trainer(run).train()
+    [group] = load_state(run.checkpoint_path)["optimizers"]["vae"]["param_groups"]
+    assert group["lr"] == pytest.approx(1e-3 / 10)  # set before the last step: lr_0 (1 - 9/10)
