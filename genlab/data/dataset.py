@@ -1,0 +1,51 @@
+"""The in-memory dataset every loader returns, and the errors loaders raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+class DatasetError(ValueError):
+    """The data given is unusable (a bad file, a refused archive); the message says why."""
+
+
+class DatasetUnavailable(RuntimeError):
+    """The dataset is not on this machine and cannot be fetched; the message says how to get it."""
+
+
+@dataclass
+class Dataset:
+    """A dataset held in memory as tensors, split into train and test.
+
+    Images are float32 [N, C, H, W] in [0, 1]; 2-D points are float32 [N, 2].
+    Labels are int64 [N], or None for unlabelled data.
+    """
+
+    name: str
+    kind: str  # "images" or "points"
+    x_train: torch.Tensor
+    y_train: torch.Tensor | None
+    x_test: torch.Tensor
+    y_test: torch.Tensor | None
+    classes: list[str] | None
+    source: str
+    value_range: tuple[float, float] = (0.0, 1.0)
+    # Mixture-of-Gaussians toys know their true modes; the mode-coverage metric needs them.
+    modes: torch.Tensor | None = None
+    mode_std: float | None = None
+    notes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one sample: (C, H, W) for images, (2,) for points."""
+        return tuple(self.x_train.shape[1:])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes) if self.classes else 0
+
+    def summary(self) -> str:
+        return (f"{self.name}: {len(self.x_train)} train + {len(self.x_test)} test "
+                f"{self.kind} of shape {self.shape}, {self.n_classes or 'no'} classes, from {self.source}")
