@@ -99,7 +99,9 @@ def test_out_of_memory_fails_with_a_smaller_batch_suggestion(runs_dir, monkeypat
 
 def test_an_unexpected_error_fails_the_run_with_a_message_and_a_log(runs_dir):
     run = tiny_run(runs_dir)
-    run.config_path.write_text(run.config_path.read_text().replace('"lr": 0.0002', '"lr": -1'))
+    raw = json.loads(run.config_path.read_text())
+    raw["optim"]["lr"] = -1  # as if the file had been edited by hand
+    run.config_path.write_text(json.dumps(raw))
     assert Trainer(run).train() == "failed"
     assert "learning rate must be positive" in run.status()["error"]
 
