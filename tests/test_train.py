@@ -97,6 +97,17 @@ def test_out_of_memory_fails_with_a_smaller_batch_suggestion(runs_dir, monkeypat
     assert "out of memory" in run.status()["error"] and "e.g. 32" in run.status()["error"]
 
 
+def test_an_unexpected_error_fails_the_run_with_a_message_and_a_log(runs_dir, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("something no one planned for")
+
+    monkeypatch.setattr(gan.GAN, "train_step", broken)
+    run = tiny_run(runs_dir)
+    assert Trainer(run).train() == "failed"
+    assert "something no one planned for (details in worker.log)" in run.status()["error"]
+    assert "Traceback" in run.log_path.read_text()
+
+
 def test_a_config_edited_into_nonsense_fails_the_run_with_a_message(runs_dir):
     run = tiny_run(runs_dir)
     raw = json.loads(run.config_path.read_text())
