@@ -27,12 +27,18 @@ for run_id in chosen:
         runs.append(open_run(runs_dir(), run_id))
     except RunError as exc:
         st.error(f"{run_id} cannot be shown: {exc}")
+if not runs:
+    st.stop()
 steps = {run.id: run.snapshot_steps() for run in runs}
 most = max(len(s) for s in steps.values())
 
 c1, c2, c3 = st.columns([3, 1, 1])
 # One slider drives every run: position k is each run's k-th snapshot (its last, if it has fewer).
-k = c1.slider("Training progress (snapshot)", 0, most - 1, most - 1, key="snap", bind="query-params")
+if most > 1:
+    k = c1.slider("Training progress (snapshot)", 0, most - 1, most - 1, key="snap", bind="query-params")
+else:
+    k = 0
+    c1.caption("Only the first snapshot exists yet; more appear as training goes on.")
 fresh = c2.toggle("Fresh samples", key="fresh", bind="query-params",
                   help="Off: the fixed-noise grid saved during training. On: new samples from a seed.")
 seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params", disabled=not fresh)

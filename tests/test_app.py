@@ -234,3 +234,14 @@ def test_compare_page_shows_both_evaluations(app):
     open_page, made = app
     at = open_page("compare", gan=made["gan-digits"], vae=made["vae-digits"])
     assert len(at.dataframe) == 2 and "no likelihood" in texts(at)
+
+
+def test_samples_page_with_a_run_that_has_only_its_first_snapshot(app, shared_runs):
+    open_page, _ = app
+    root, _ = shared_runs
+    young = create_run(root, tiny_config(name="young", steps=8))
+    Trainer(young).train()
+    for step in young.snapshot_steps()[1:]:
+        young.snapshot_path(step).unlink()  # as if training had only just started
+    at = open_page("samples", runs=young.id)
+    assert "Only the first snapshot exists yet" in texts(at)
