@@ -33,7 +33,11 @@ def page() -> None:
         data = None
         st.warning(f"The run's dataset is not available here ({exc}); only seeds can be endpoints.")
     real_preview = data.x_test[:2000] if data is not None and data.kind == "points" else None
-    labels = torch.zeros(1, dtype=torch.long) if model.n_classes else None
+
+    def class0(n: int) -> torch.Tensor | None:
+        """Labels for n codes: a conditional model is shown class 0 throughout (given no
+        labels it would cycle through the classes, which muddles a walk)."""
+        return torch.zeros(n, dtype=torch.long) if model.n_classes else None
 
     st.subheader("Walk between two points")
     kinds = ["seed"] + (["real image"] if data is not None and model.is_image else [])
@@ -49,7 +53,7 @@ def page() -> None:
                                      key=f"img_{name.lower()}", bind="query-params"))
         image = data.x_test[index:index + 1].to(model.device)
         if is_vae:
-            mu, _ = model.encode(image, labels)
+            mu, _ = model.encode(image, class0(1))
             return mu.detach(), image
         z, err = inverted(str(run.path), step, index, model, image)
         col.caption(f"Inverted by optimising z: mean squared error {err:.4f}")
@@ -70,13 +74,13 @@ def page() -> None:
             with cols[0]:
                 show(img_a, caption="real A")
         with cols[1]:
-            show(model.generate(z_t, labels), caption=f"t = {t:.2f}", real=real_preview)
+            show(model.generate(z_t, class0(1)), caption=f"t = {t:.2f}", real=real_preview)
         if img_b is not None:
             with cols[2]:
                 show(img_b, caption="real B")
         strip = interpolate(z_a, z_b, STRIP, spherical)
-        strip_labels = labels.repeat(STRIP) if labels is not None else None
-        show(model.generate(strip, strip_labels), caption="A → B in 10 steps", nrow=STRIP, real=real_preview, width=900)
+        show(model.generate(strip, class0(STRIP)), caption="A → B in 10 steps", nrow=STRIP,
+             real=real_preview, width=900)
 
     st.subheader("Move one dimension at a time")
     order = list(range(model.latent_dim))
@@ -91,18 +95,17 @@ def page() -> None:
     for i, dim in enumerate(order[:N_SLIDERS]):
         z[0, dim] = cols[i % 2].slider(f"z[{dim}]", -3.0, 3.0, float(z_a[0, dim]), 0.1, key=f"z{dim}")
     with torch.no_grad():
-        show(model.generate(z, labels), caption="decoded z", real=real_preview)
+        show(model.generate(z, class0(1)), caption="decoded z", real=real_preview)
         values = torch.linspace(-3, 3, STRIP, device=model.device)
         first = order[0]
-        show(model.generate(traverse(z, first, values), labels.repeat(STRIP) if labels is not None else None),
+        show(model.generate(traverse(z, first, values), class0(STRIP)),
              caption=f"z[{first}] from -3 to 3", nrow=STRIP, real=real_preview, width=900)
 
     if is_vae and model.latent_dim == 2 and model.is_image:
         st.subheader("The decoded manifold")
         with torch.no_grad():
             codes = manifold_codes(15).to(model.device)
-            grid_labels = labels.repeat(len(codes)) if labels is not None else None
-            show(model.generate(codes, grid_labels), caption="decoder over z in [-3, 3]^2", nrow=15)
+            show(model.generate(codes, class0(len(codes))), caption="decoder over z in [-3, 3]^2", nrow=15)
 
     if is_vae and data is not None:
         st.subheader("Where real data lands")

@@ -6,9 +6,9 @@ import math
 import streamlit as st
 
 from genlab.data import DatasetError, DatasetUnavailable
-from genlab.runs import RunError, open_run
+from genlab.runs import RunError
 from genlab.viz import gif_bytes
-from app_pages.shared import model_at, run_dataset, run_label, runs_dir, show, viewable_runs
+from app_pages.shared import model_at, run_dataset, run_label, show, viewable_runs
 
 st.title("Samples")
 
@@ -21,14 +21,9 @@ chosen = st.multiselect("Runs", ids, default=ids[:1], key="runs", bind="query-pa
 if not chosen:
     st.stop()
 
-runs = []
-for run_id in chosen:
-    try:
-        runs.append(open_run(runs_dir(), run_id))
-    except RunError as exc:
-        st.error(f"{run_id} cannot be shown: {exc}")
-if not runs:
-    st.stop()
+# The bound widget only lets through ids of `summaries`, so every chosen run is at hand.
+by_id = {s.run.id: s.run for s in summaries}
+runs = [by_id[run_id] for run_id in chosen]
 steps = {run.id: run.snapshot_steps() for run in runs}
 most = max(len(s) for s in steps.values())
 

@@ -29,8 +29,8 @@ def viewable_runs(family: str | None = None) -> list[RunSummary]:
             if not s.error and s.run.snapshot_steps() and (family is None or s.config.model.family == family)]
 
 
-def run_label(summary_or_id: RunSummary | str, summaries: list[RunSummary]) -> str:
-    run_id = summary_or_id if isinstance(summary_or_id, str) else summary_or_id.run.id
+def run_label(run_id: str, summaries: list[RunSummary]) -> str:
+    """'variant on dataset, state' for a run of `summaries`."""
     s = next((x for x in summaries if x.run.id == run_id), None)
     if s is None:
         return run_id

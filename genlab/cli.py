@@ -167,8 +167,8 @@ def run_in_foreground(run: Run, device: str | None) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     run = open_run(runs_dir(args), args.run)
     state = run.status().get("state")
-    if state in ("running", "queued", "completed"):
-        raise RunError(f"run {run.id} is {state}; only a cancelled, interrupted, failed or diverged run resumes")
+    if state not in jobs.RESUMABLE:
+        raise RunError(f"run {run.id} is {state}; only a {', '.join(jobs.RESUMABLE)} run resumes")
     run.set_status(state="running", error=None)
     return run_in_foreground(run, args.device)
 

@@ -165,6 +165,7 @@ class Trainer:
                 "classes": data.classes, "source": data.source, "n_train": len(data.x_train),
                 "n_test": len(data.x_test), "notes": data.notes})
             self._truncate_metrics(0)
+        saved_step = step  # the step of the checkpoint on disk; after a resume, the one just loaded
 
         def snapshot(at_step: int) -> None:
             nonlocal clock
@@ -177,8 +178,8 @@ class Trainer:
                 clock += time.perf_counter() - started  # evaluation time is not training time
 
         def checkpoint() -> None:
-            nonlocal last_checkpoint
-            last_checkpoint = time.perf_counter()
+            nonlocal last_checkpoint, saved_step
+            last_checkpoint, saved_step = time.perf_counter(), step
             save_state(run.checkpoint_path, {
                 "model": model.state_dict(),
                 "optimizers": {name: o.state_dict() for name, o in optimizers.items()},
@@ -217,7 +218,7 @@ class Trainer:
                     if bad:
                         return self._end("diverged", (
                             f"{', '.join(bad)} became NaN or infinite by step {step}; the checkpoint "
-                            f"of step {self._checkpoint_step()} is kept. Try a lower learning rate."))
+                            f"of step {saved_step} is kept. Try a lower learning rate."))
                     metrics.write(_json_line(record))
                     metrics.flush()
                     sums, count = {}, 0
@@ -233,9 +234,6 @@ class Trainer:
         finally:
             metrics.close()
         return self._end("completed", step=step, elapsed_s=elapsed)
-
-    def _checkpoint_step(self) -> int:
-        return int(load_state(self.run.checkpoint_path)["step"])
 
     def _truncate_metrics(self, step: int) -> None:
         """Keep only the lines logged up to `step` (the checkpoint), for an exact resume."""
