@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test bench
+.PHONY: run test bench demo-checkpoints
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,3 +24,7 @@ test: $(VENV)/.installed-dev
 bench: $(VENV)/.installed
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/ui_latency.py
+
+# Retrain the demo runs that ship in checkpoints/ (about 20 minutes on a 2-core CPU).
+demo-checkpoints: $(VENV)/.installed
+	$(PY) -m genlab.teaching.demos --out checkpoints

@@ -7,7 +7,7 @@ import streamlit as st
 from genlab import jobs
 from genlab.device import describe, pick_device
 from genlab.runs import list_runs
-from app_pages.shared import runs_dir
+from app_pages.shared import PRESENTER_CSS, runs_dir
 
 st.set_page_config(page_title="GenLab", page_icon=":material/blur_on:", layout="wide")
 
@@ -22,6 +22,9 @@ reconcile_on_start(str(runs_dir().resolve()))
 
 PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),
+    st.Page("app_pages/lessons.py", title="Lessons", icon=":material/co_present:"),
+    st.Page("app_pages/lab.py", title="2-D lab", icon=":material/scatter_plot:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:"),
     st.Page("app_pages/samples.py", title="Samples", icon=":material/grid_view:"),
@@ -46,6 +49,9 @@ def sidebar_status() -> None:
 
 
 with st.sidebar:
+    if st.toggle("Presenter mode", key="present", bind="query-params",
+                 help="Larger type and fewer controls for a projector; links keep it on."):
+        st.html(PRESENTER_CSS)
     sidebar_status()
 
 page.run()

@@ -5,6 +5,7 @@ from collections import Counter
 import streamlit as st
 
 from genlab.runs import list_runs
+from genlab.teaching.lessons import LESSONS
 from app_pages.shared import runs_dir, viewable_runs
 
 st.title("GenLab")
@@ -23,6 +24,16 @@ cols[1].metric("Training now", counts["running"] + counts["starting"])
 cols[2].metric("Queued", counts["queued"])
 cols[3].metric("Completed", counts["completed"])
 
+st.subheader("Teach or learn")
+c = st.columns(3)
+c[0].page_link("app_pages/learn.py", label="GANs and VAEs, side by side", icon=":material/school:")
+c[1].page_link("app_pages/lab.py", label="Watch one learn in the 2-D lab", icon=":material/scatter_plot:")
+c[2].page_link("app_pages/lessons.py", label="One-click lessons", icon=":material/co_present:")
+for lesson in LESSONS.values():
+    st.page_link("app_pages/lessons.py", label=lesson.title, icon=":material/play_lesson:",
+                 query_params={"lesson": lesson.slug})
+
+st.subheader("Train")
 st.page_link("app_pages/train.py", label="Train a new model", icon=":material/model_training:")
 
 ready = viewable_runs()
@@ -32,12 +43,16 @@ else:
     st.subheader("Look at a run")
     for s in ready[:12]:
         c = st.columns([3, 1, 1, 1])
-        c[0].markdown(f"**{s.run.id}** — {s.config.model.variant} on {s.config.data.name} ({s.state})")
+        demo = " · demo" if s.run.is_demo else ""
+        c[0].markdown(f"**{s.run.id}** — {s.config.model.variant} on {s.config.data.name} ({s.state}{demo})")
         c[1].page_link("app_pages/samples.py", label="Samples", query_params={"runs": s.run.id})
         c[2].page_link("app_pages/latent.py", label="Latent", query_params={"run": s.run.id})
         c[3].page_link("app_pages/runs.py", label="Curves", query_params={"run": s.run.id})
+    # The newest GAN and VAE trained on the same dataset make a fair pair to compare.
     gans = [s for s in ready if s.config.model.family == "gan"]
     vaes = [s for s in ready if s.config.model.family == "vae"]
-    if gans and vaes:
-        st.page_link("app_pages/compare.py", label=f"Compare {gans[0].run.id} with {vaes[0].run.id}",
-                     icon=":material/compare:", query_params={"gan": gans[0].run.id, "vae": vaes[0].run.id})
+    pair = next(((g, v) for g in gans for v in vaes if g.config.data.name == v.config.data.name), None)
+    if pair:
+        gan, vae = (s.run.id for s in pair)
+        st.page_link("app_pages/compare.py", label=f"Compare {gan} with {vae}",
+                     icon=":material/compare:", query_params={"gan": gan, "vae": vae})

@@ -66,7 +66,9 @@ def controls(state: str) -> None:
         if state in jobs.RESUMABLE and c1.button("Resume", key="resume"):
             jobs.resume(runs_dir(), run.id)
             st.rerun()
-        if state not in jobs.ACTIVE:
+        if run.is_demo:
+            c3.caption("A demo run that ships with GenLab: it cannot be deleted here.")
+        elif state not in jobs.ACTIVE:
             sure = c3.checkbox("Yes, delete this run and its files", key="sure")
             if c2.button("Delete", key="delete", disabled=not sure):
                 jobs.delete(runs_dir(), run.id)

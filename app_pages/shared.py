@@ -23,6 +23,16 @@ def runs_dir() -> Path:
     return default_runs_dir()
 
 
+# Presenter mode: larger type for a projector. Streamlit sizes text in rem, so scaling the
+# root font scales the whole page.
+PRESENTER_CSS = "<style>html { font-size: 22px; } .block-container { max-width: 100%; }</style>"
+
+
+def presenting() -> bool:
+    """Whether presenter mode is on (the sidebar toggle, kept in the URL as ?present=true)."""
+    return bool(st.session_state.get("present", False))
+
+
 def viewable_runs(family: str | None = None) -> list[RunSummary]:
     """Runs that have at least one snapshot to look at, optionally of one family."""
     return [s for s in list_runs(runs_dir())
@@ -37,15 +47,18 @@ def run_label(run_id: str, summaries: list[RunSummary]) -> str:
     return f"{s.config.model.variant} on {s.config.data.name}, {s.state}"
 
 
-def pick_run(label: str, key: str, family: str | None = None) -> Run | None:
-    """A select box of viewable runs, bound to the URL parameter `key`."""
-    summaries = viewable_runs(family)
+def pick_run(label: str, key: str, family: str | None = None, prefer: str | None = None,
+             dataset: str | None = None) -> Run | None:
+    """A select box of viewable runs (optionally of one family and dataset), bound to the URL
+    parameter `key`; it starts on `prefer` when that run is there, else on the newest run."""
+    summaries = [s for s in viewable_runs(family) if dataset is None or s.config.data.name == dataset]
     if not summaries:
         st.info("No run to show yet. Launch one on the **Train** page.")
         return None
     ids = [s.run.id for s in summaries]
     # Bound widgets keep their option text in the URL: plain run ids, so links stay valid.
-    chosen = st.selectbox(label, ids, key=key, bind="query-params")
+    chosen = st.selectbox(label, ids, index=ids.index(prefer) if prefer in ids else 0, key=key,
+                          bind="query-params")
     st.caption(run_label(chosen, summaries))
     return open_run(runs_dir(), chosen)
 

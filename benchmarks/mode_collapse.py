@@ -5,7 +5,7 @@ For each variant and toy, several seeds are trained with genlab's Trainer on the
 within 3 standard deviations). The table gives the mean and standard error over seeds of
 the modes captured and of the share of high-quality samples, and the time per run.
 
-Usage: python benchmarks/mode_collapse.py [--seeds 5] [--steps 5000] [--variants gan,wgan-gp,...]
+Usage: python benchmarks/mode_collapse.py [--seeds 5] [--steps 5000] [--variants gan,wgan-gp,...] [--threads 2]
 """
 
 from __future__ import annotations
@@ -62,9 +62,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--datasets", default="ring,grid")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     args = parser.parse_args()
-    torch.set_num_threads(2)
-    print(f"{args.seeds} seeds, {args.steps} steps each, CPU, torch {torch.__version__}")
+    torch.set_num_threads(args.threads)
+    print(f"{args.seeds} seeds, {args.steps} steps each, CPU ({args.threads} threads), torch {torch.__version__}")
     print("| toy | variant | modes captured | high quality | s per run |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:

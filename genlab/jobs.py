@@ -160,12 +160,15 @@ def resume(runs_dir: Path, run_id: str) -> None:
 
 
 def delete(runs_dir: Path, run_id: str) -> None:
-    """Remove a run's directory; refused while it is queued or training."""
+    """Remove a run's directory; refused while it is queued or training, and for a demo run."""
     run = open_run(runs_dir, run_id)
     with queue_lock(runs_dir):
         state = run.status().get("state") if run.status_path.exists() else None
         if state in ACTIVE:
             raise RunError(f"run {run_id} is {state}; cancel it before deleting it")
+        if run.is_demo:
+            raise RunError(f"run {run_id} is a demo that ships with GenLab and is kept; "
+                           "`make demo-checkpoints` remakes the demos")
         if run.path.is_symlink() or run.path.resolve().parent != runs_dir.resolve():
             raise RunError(f"run {run_id} is not a folder inside {runs_dir}")
         shutil.rmtree(run.path)

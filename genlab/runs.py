@@ -117,6 +117,12 @@ class Run:
     eval_path = property(lambda self: self.path / "eval.json")
     stop_path = property(lambda self: self.path / "STOP")
     log_path = property(lambda self: self.path / "worker.log")
+    # Present in the demo runs that ship with GenLab (made by `make demo-checkpoints`).
+    demo_path = property(lambda self: self.path / "demo.json")
+
+    @property
+    def is_demo(self) -> bool:
+        return self.demo_path.is_file()
 
     def config(self) -> RunConfig:
         try:

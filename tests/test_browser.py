@@ -1,57 +1,23 @@
 """End to end in a real browser: Debian's Chromium driven by Playwright against
 `streamlit run app.py` on a free localhost port."""
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"]
+from tests.streamlit_server import CHROMIUM, FLAGS, ROOT, streamlit_server
+
 ARTIFACTS = ROOT / "test-artifacts"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    env = dict(os.environ, GENLAB_RUNS=str(tmp_path / "runs"), GENLAB_DATA=str(tmp_path / "data"))
-    log = open(tmp_path / "streamlit.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text())
-    yield url, tmp_path / "runs"
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with streamlit_server(tmp_path / "runs", tmp_path / "data", tmp_path / "streamlit.log") as url:
+        yield url, tmp_path / "runs"
 
 
 def test_launch_a_run_watch_it_and_walk_its_latent_space(server):
@@ -141,3 +107,35 @@ def test_upload_a_zip_of_images_and_train_on_it(server, tmp_path):
         browser.close()
     info = (runs / run_id / "dataset.json").read_text()
     assert '"circles"' in info and '"squares"' in info
+
+
+def step_value(page) -> int:
+    return int(page.get_by_test_id("stMetricValue").first.inner_text())
+
+
+def test_the_2d_lab_plays_live_and_pauses(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = server
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.set_default_timeout(60_000)
+        page.goto(f"{url}/lab?toy=grid&model=gan&present=true")
+        expect(page.get_by_text("Modes captured")).to_be_visible(timeout=60_000)
+        assert step_value(page) == 0
+        page.get_by_text("Play", exact=True).click()
+        # The page updates by itself, several times, with no further input.
+        expect(page.get_by_test_id("stMetricValue").first).not_to_have_text("0", timeout=30_000)
+        first = step_value(page)
+        page.wait_for_timeout(3000)
+        assert step_value(page) > first
+        page.get_by_text("Play", exact=True).click()
+        page.wait_for_timeout(1500)
+        paused = step_value(page)
+        page.wait_for_timeout(1500)
+        assert step_value(page) == paused
+        assert "present=true" in page.url and "toy=grid" in page.url
+        page.screenshot(path=str(ARTIFACTS / "e2e-lab.png"), full_page=True)
+        browser.close()

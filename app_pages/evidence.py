@@ -1,0 +1,67 @@
+"""Evidence blocks the Learn and Lessons pages show: real pictures and numbers from runs
+on disk (the shipped demo runs, or the viewer's own), never stock images."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from genlab.latent import interpolate
+from genlab.metrics.report import read_evaluations
+from genlab.models import noise
+from genlab.runs import Run
+from genlab.viz import histogram_figure
+from app_pages.shared import model_at, run_dataset, show
+
+
+def latest_evaluation(run: Run) -> dict | None:
+    evaluations = read_evaluations(run)
+    return evaluations[-1] if evaluations else None
+
+
+def samples(run: Run, seed: int, n: int = 36, caption: str | None = None) -> None:
+    """n samples of the run's latest snapshot from one seed."""
+    model, step = model_at(run)
+    with torch.no_grad():
+        show(model.sample(n, seed), caption=caption or f"{run.id}, step {step}, seed {seed}",
+             nrow=int(n**0.5), width=360)
+
+
+def strip(run: Run, seed_a: int, seed_b: int, steps: int = 8) -> None:
+    """The run decoding a straight walk between the codes of two seeds."""
+    model, _ = model_at(run)
+    d = model.latent_dim
+    with torch.no_grad():
+        codes = interpolate(noise(1, d, seed_a), noise(1, d, seed_b), steps).to(model.device)
+        show(model.generate(codes), caption=f"{run.id}: seed {seed_a} → seed {seed_b}", nrow=steps, width=480)
+
+
+def class_histogram(run: Run, key: str) -> None:
+    """The evaluator's class histogram of the run's samples, with classes covered."""
+    e = latest_evaluation(run)
+    if not e or "histogram" not in e:
+        st.caption(f"{run.id} has no class histogram yet: evaluate it on the Runs page.")
+        return
+    st.plotly_chart(histogram_figure(e["histogram"], e.get("classes"),
+                                     f"{run.id}: {e['classes_covered']} of {e['classes_total']} classes, "
+                                     f"KL to real {e['kl_to_real']:.3f}"), key=key)
+
+
+def mode_figure(run: Run, key: str) -> None:
+    """A toy run's samples over the real data, with the PacGAN mode numbers."""
+    e = latest_evaluation(run)
+    model, step = model_at(run)
+    real = run_dataset(run).x_test[:2000]
+    show(model.sample(2000, 0), caption=f"{run.id}, step {step}: generated (blue) over real (grey)",
+         real=real, width=320)
+    if e and "modes_captured" in e:
+        st.markdown(f"**{e['modes_captured']} of {e['modes_total']}** modes captured, "
+                    f"**{100 * e['high_quality']:.0f}%** of samples high quality")
+        st.plotly_chart(histogram_figure(e["per_mode"], None, "high-quality samples per mode"), key=key)
+
+
+def fid_line(run: Run) -> str:
+    e = latest_evaluation(run)
+    if not e or "fid" not in e:
+        return f"{run.id}: not evaluated"
+    return f"{run.id}: FID {e['fid']:.1f} (real-vs-real floor {e['fid_floor']:.1f})"

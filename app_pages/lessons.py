@@ -1,0 +1,113 @@
+"""Lessons: one click sets up a comparison from the demo runs and tells its story.
+
+The lesson is in the URL (?lesson=mode-collapse), so a link on a slide opens it."""
+
+import streamlit as st
+
+from genlab import jobs
+from genlab.presets import make_config
+from genlab.runs import Run, RunError, open_run
+from genlab.teaching.lessons import LESSONS, Lesson
+from genlab.viz import kl_per_dim_figure
+from app_pages import evidence
+from app_pages.metrics_view import metric_rows
+from app_pages.shared import guard, presenting, runs_dir
+
+
+def lesson_runs(lesson: Lesson) -> dict[str, Run] | None:
+    """The lesson's demo runs by role, or None (with a message) when any is missing."""
+    try:
+        return {role: open_run(runs_dir(), run_id) for role, run_id in lesson.runs.items()}
+    except RunError as exc:
+        st.warning(f"This lesson needs the demo runs {', '.join(lesson.runs.values())}, which are not "
+                   f"all in {runs_dir()} ({exc}). Run `make demo-checkpoints`, or train the runs below.")
+        return None
+
+
+def train_yourself(lesson: Lesson) -> None:
+    if presenting():
+        return
+    with st.expander("Train it yourself"):
+        st.caption("Launches these runs in the background; watch them on the Runs page: "
+                   + "; ".join(f"{v} on {d} ({o['steps']} steps)" for v, d, o in lesson.train_yourself))
+        if st.button("Launch", key=f"launch-{lesson.slug}"):
+            for variant, dataset, overrides in lesson.train_yourself:
+                jobs.launch(make_config(variant, dataset, **overrides), runs_dir())
+            st.success("Launched. Follow them on the Runs page.")
+            st.page_link("app_pages/runs.py", label="Runs", icon=":material/monitoring:")
+
+
+def mode_collapse(runs: dict[str, Run]) -> None:
+    c1, c2 = st.columns(2)
+    with c1:
+        st.markdown("#### Collapsed")
+        evidence.mode_figure(runs["collapsed"], "lesson-collapsed")
+    with c2:
+        st.markdown("#### Balanced")
+        evidence.mode_figure(runs["balanced"], "lesson-balanced")
+    st.markdown("#### On images")
+    evidence.class_histogram(runs["images"], "lesson-images")
+    st.page_link("app_pages/lab.py", label="Watch it happen in the 2-D lab", icon=":material/scatter_plot:",
+                 query_params={"toy": "ring", "model": "gan"})
+
+
+def beta(runs: dict[str, Run]) -> None:
+    seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
+    cols = st.columns(2)
+    for col, (role, run) in zip(cols, runs.items()):
+        with col:
+            st.markdown(f"#### {role}")
+            evidence.samples(run, seed)
+            evidence.strip(run, seed, seed + 1)
+            figure = kl_per_dim_figure(run.metrics())
+            if figure is not None:
+                st.plotly_chart(figure, key=f"kl-{role}")
+            e = evidence.latest_evaluation(run)
+            if e:
+                st.dataframe([r for r in metric_rows(e) if r["metric"] in ("fid", "recon", "kl", "elbo", "recall")],
+                             hide_index=True, key=f"numbers-{role}")
+
+
+def gan_vs_vae(runs: dict[str, Run]) -> None:
+    seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
+    cols = st.columns(2)
+    for col, (role, run) in zip(cols, runs.items()):
+        with col:
+            st.markdown(f"#### {role}")
+            evidence.samples(run, seed)
+            evidence.strip(run, seed, seed + 1)
+            e = evidence.latest_evaluation(run)
+            if e:
+                st.dataframe([r for r in metric_rows(e) if r["metric"] in ("fid", "precision", "recall",
+                                                                           "classes_covered", "elbo")],
+                             hide_index=True, key=f"numbers-{role}")
+    st.page_link("app_pages/compare.py", label="Open both in Compare", icon=":material/compare:",
+                 query_params={"gan": runs["GAN"].id, "vae": runs["VAE"].id})
+
+
+SHOW = {"mode-collapse": mode_collapse, "beta": beta, "gan-vs-vae": gan_vs_vae}
+
+
+def page() -> None:
+    slug = st.query_params.get("lesson")
+    lesson = LESSONS.get(slug or "")
+    if lesson is None:
+        st.title("Lessons")
+        if slug:
+            st.warning(f"There is no lesson {slug!r}; pick one below.")
+        for item in LESSONS.values():
+            st.page_link("app_pages/lessons.py", label=item.title, icon=":material/play_lesson:",
+                         query_params={"lesson": item.slug})
+            st.caption(item.story[0])
+        return
+    st.title(lesson.title)
+    st.page_link("app_pages/lessons.py", label="All lessons", icon=":material/arrow_back:")
+    for line in lesson.story:
+        st.markdown(f"- {line}")
+    runs = lesson_runs(lesson)
+    if runs is not None:
+        SHOW[lesson.slug](runs)
+    train_yourself(lesson)
+
+
+guard(page)

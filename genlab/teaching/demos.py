@@ -1,0 +1,131 @@
+"""The demo runs that ship in checkpoints/, so a fresh GenLab has models to show at once.
+
+`make demo-checkpoints` (python -m genlab.teaching.demos) trains each with genlab's own
+Trainer, keeps what the views need (config, status, logs, snapshots), drops the full
+training checkpoint, stores the snapshot weights as float16 to stay small, and then
+evaluates every snapshot from those stored weights, so the numbers shown are the
+numbers of the models that ship.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from genlab.metrics.report import evaluate_model, record_evaluation
+from genlab.presets import make_config
+from genlab.runs import Run, create_run, write_json_atomic
+from genlab.snapshots import load_model
+from genlab.train import Trainer, dataset_for
+
+MAX_TOTAL_BYTES = 20 * 1024 * 1024
+DEMO_PREFIX = "demo-"
+
+
+@dataclass(frozen=True)
+class Demo:
+    run_id: str
+    variant: str
+    dataset: str
+    title: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+# Same latent size (32) for the Fashion-MNIST GAN and VAEs, so Compare decodes the same z.
+# Four snapshot intervals (five snapshots) keep the weights within the size budget.
+_IMAGES = dict(latent_dim=32, steps=3000, n_snapshots=4)
+DEMOS: list[Demo] = [
+    Demo("demo-dcgan-fashion", "dcgan", "fashion-mnist", "DCGAN on Fashion-MNIST", _IMAGES),
+    Demo("demo-vae-fashion", "conv-vae", "fashion-mnist", "Conv VAE on Fashion-MNIST (beta 1)", _IMAGES),
+    Demo("demo-beta4-vae-fashion", "conv-vae", "fashion-mnist", "Conv VAE on Fashion-MNIST, beta 4",
+         {**_IMAGES, "beta": 4.0}),
+    Demo("demo-vae-2d-fashion", "vae", "fashion-mnist", "VAE with a 2-D latent on Fashion-MNIST",
+         dict(latent_dim=2, hidden=256, steps=3000, n_snapshots=4)),
+    Demo("demo-gan-ring", "gan", "ring", "GAN on the ring that finds every mode",
+         dict(steps=5000, n_snapshots=4)),
+    # A generator that learns ten times faster than its discriminator: all its samples form one
+    # clump that wanders from mode to mode (checked on two seeds: 0-1 modes captured).
+    Demo("demo-gan-ring-collapsed", "gan", "ring", "GAN on the ring that collapses",
+         dict(steps=5000, n_snapshots=4, lr=1e-3, lr_d=1e-4)),
+]
+
+
+def demo_runs(runs_dir: Path) -> dict[str, Run]:
+    """The demo runs present in `runs_dir`, by id."""
+    return {d.run_id: Run(runs_dir / d.run_id) for d in DEMOS if (runs_dir / d.run_id / "config.json").is_file()}
+
+
+def shrink(run: Run) -> None:
+    """Drop the training checkpoint and store snapshot weights as float16 (views load them
+    into float32 modules, so only the stored precision changes)."""
+    run.checkpoint_path.unlink(missing_ok=True)
+    for step in run.snapshot_steps():
+        path = run.snapshot_path(step)
+        state = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(str(path)).items()}
+        save_file(state, str(path), metadata={"step": str(step), "dtype": "float16"})
+
+
+def evaluate_snapshots(run: Run, samples: int) -> None:
+    """eval.json for every snapshot, from the stored (float16) weights."""
+    data = dataset_for(run.config())
+    times = {int(r["step"]): r.get("time", 0.0) for r in run.metrics()}
+    for step in run.snapshot_steps():
+        model, _ = load_model(run, step)
+        result = evaluate_model(model, data, samples)
+        record_evaluation(run, step, {**result, "train_seconds": times.get(step, 0.0)})
+
+
+def make_demo(demo: Demo, runs_dir: Path, samples: int) -> Run:
+    """Train one demo in a scratch folder, shrink and evaluate it, then move it into place."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".making-", dir=runs_dir) as scratch:
+        run = create_run(Path(scratch), make_config(demo.variant, demo.dataset, name=demo.run_id,
+                                                    seed=0, device="cpu", **demo.overrides))
+        state = Trainer(run).train()
+        if state != "completed":
+            raise RuntimeError(f"{demo.run_id}: training ended {state}: {run.status().get('error')}")
+        shrink(run)
+        evaluate_snapshots(run, samples)
+        write_json_atomic(run.path / "demo.json", {"title": demo.title, "made_by": "make demo-checkpoints",
+                                                   "made": time.time()})
+        target = runs_dir / demo.run_id
+        shutil.rmtree(target, ignore_errors=True)
+        run.path.rename(target)
+    return Run(target)
+
+
+def total_bytes(runs_dir: Path) -> int:
+    return sum(f.stat().st_size for run in demo_runs(runs_dir).values() for f in run.path.rglob("*") if f.is_file())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train the demo runs that ship in checkpoints/.")
+    parser.add_argument("--out", type=Path, default=Path("checkpoints"), help="runs folder (default checkpoints)")
+    parser.add_argument("--only", default="", help="comma-separated demo ids (default: all)")
+    parser.add_argument("--eval-samples", type=int, default=2000)
+    args = parser.parse_args(argv)
+    wanted = [d for d in DEMOS if not args.only or d.run_id in args.only.split(",")]
+    if not wanted:
+        print(f"no such demo; known: {', '.join(d.run_id for d in DEMOS)}", file=sys.stderr)
+        return 2
+    torch.manual_seed(0)
+    for demo in wanted:
+        start = time.perf_counter()
+        make_demo(demo, args.out, args.eval_samples)
+        print(f"{demo.run_id}: {time.perf_counter() - start:.0f} s", flush=True)
+    size = total_bytes(args.out)
+    print(f"demo runs: {size / 1e6:.1f} MB in all (limit {MAX_TOTAL_BYTES / 1e6:.1f} MB)")
+    return 0 if size <= MAX_TOTAL_BYTES else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The 2-D lab: a small GAN or VAE on a toy distribution, trained a few steps at a time
+in the viewer's own session so every step can be watched (in the spirit of GAN Lab).
+
+A lab is not a run: nothing is written to disk and it lives as long as the browser
+session that holds it. It reuses the models, their update rules and the batch sampler
+of real runs, so what it shows is what a run does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from genlab.data import load_dataset
+from genlab.metrics.modes import mode_coverage
+from genlab.models import GenerativeModel, build_model, noise
+from genlab.presets import make_config
+from genlab.train import BatchSampler, check_config
+
+TOYS = ("ring", "grid", "spiral", "moons")
+LAB_VARIANTS = ("gan", "minimax-gan", "lsgan", "hinge-sn", "wgan-gp", "pacgan2", "vae", "beta-vae")
+# Points shown per view and samples scored for modes (the PacGAN protocol uses 2,500).
+VIEW_POINTS = 500
+MODE_SAMPLES = 2500
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    variant: str = "gan"
+    dataset: str = "ring"
+    lr: float = 1e-3
+    hidden: int = 128
+    batch_size: int = 256
+    beta: float = 1.0  # VAEs only
+    seed: int = 0
+
+
+class ToyLab:
+    """One model on one toy, its optimisers and the loss history of its steps."""
+
+    def __init__(self, settings: LabSettings):
+        self.settings = s = settings
+        overrides = dict(lr=s.lr, hidden=s.hidden, batch_size=s.batch_size, seed=s.seed, device="cpu")
+        if s.variant in ("vae", "beta-vae"):
+            overrides["beta"] = s.beta
+        self.config = make_config(s.variant, s.dataset, **overrides)
+        self.data = load_dataset(s.dataset)
+        check_config(self.config, self.data)
+        torch.manual_seed(s.seed)
+        opt = self.config.optim
+        self.model: GenerativeModel = build_model(self.config.model, self.data.shape, self.data.n_classes)
+        self.optimizers = self.model.make_optimizers(opt.lr, opt.lr_d, (opt.beta1, opt.beta2), opt.weight_decay)
+        self.gen = torch.Generator().manual_seed(s.seed)
+        self.sampler = BatchSampler(self.data.x_train, self.data.y_train, opt.batch_size, s.seed)
+        self.step_count = 0
+        self.history: list[dict[str, float]] = []
+        self.real = self.data.x_test[:VIEW_POINTS]
+        # The plotting window: the data's extent plus a margin, square.
+        half = float(self.data.x_test.abs().max()) * 1.25
+        self.extent = (-half, half)
+
+    @property
+    def family(self) -> str:
+        return self.model.family
+
+    def step(self, n: int) -> dict[str, float]:
+        """n training steps; their mean losses are appended to the history and returned."""
+        self.model.train()
+        sums: dict[str, float] = {}
+        for _ in range(n):
+            out = self.model.train_step(self.sampler, self.optimizers, self.step_count, self.gen)
+            self.step_count += 1
+            for k, v in out.items():
+                if isinstance(v, torch.Tensor) and v.dim() > 0:
+                    continue  # per-dimension values (a VAE's KL per dimension) stay out of the curves
+                sums[k] = sums.get(k, 0.0) + float(v)
+        record = {"step": float(self.step_count), **{k: v / n for k, v in sums.items()}}
+        if not all(math.isfinite(v) for v in record.values()):
+            raise FloatingPointError(f"the losses became NaN or infinite by step {self.step_count}; "
+                                     "reset with a lower learning rate")
+        self.history.append(record)
+        return record
+
+    def grid(self, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The axis values and the resolution x resolution points of the plotting window."""
+        axis = torch.linspace(*self.extent, resolution)
+        yy, xx = torch.meshgrid(axis, axis, indexing="ij")
+        return axis, torch.stack([xx.flatten(), yy.flatten()], dim=1)
+
+    @torch.no_grad()
+    def generated(self, n: int = VIEW_POINTS, seed: int = 0) -> torch.Tensor:
+        return self.model.sample(n, seed)
+
+    @torch.no_grad()
+    def decision_surface(self, resolution: int = 60) -> torch.Tensor:
+        """A GAN's discriminator over the window: D(x) as a probability for the logistic
+        losses, the raw critic score otherwise. A packing discriminator judges each point
+        paired with itself."""
+        if self.family != "gan":
+            raise ValueError("only a GAN has a discriminator")
+        _, points = self.grid(resolution)
+        D = self.model.discriminator.eval()
+        scores = D(points.repeat(1, self.model.config.pack), None)
+        D.train()
+        if self.model.config.loss in ("minimax", "non-saturating"):
+            scores = torch.sigmoid(scores)
+        return scores.reshape(resolution, resolution)
+
+    @torch.no_grad()
+    def generator_mesh(self, lines: int = 13, points_per_line: int = 40, span: float = 2.5) -> list[torch.Tensor]:
+        """The image under G (or the decoder's mean) of a square grid of z in [-span, span]^2
+        (the first two latent dimensions; the rest held at 0): a list of 2-D polylines."""
+        self.model.eval()
+        d = self.model.latent_dim
+        ticks, along = torch.linspace(-span, span, lines), torch.linspace(-span, span, points_per_line)
+        polylines = []
+        for horizontal in (True, False):
+            for t in ticks:
+                z = torch.zeros(points_per_line, d)
+                z[:, 0], z[:, min(1, d - 1)] = (along, t) if horizontal else (t, along)
+                polylines.append(self.model.generate(z))
+        self.model.train()
+        return polylines
+
+    @torch.no_grad()
+    def encoder_means(self) -> torch.Tensor:
+        """A VAE's posterior means mu(x) of the shown real points."""
+        self.model.eval()
+        mu, _ = self.model.encode(self.real)
+        self.model.train()
+        return mu
+
+    @torch.no_grad()
+    def decoder_density(self, resolution: int = 60, n_z: int = 512) -> torch.Tensor:
+        """A VAE's model density over the window, by Monte Carlo over the prior:
+        p(x) = E_{z ~ N(0, I)}[N(x; mu(z), sigma^2 I)] ~ (1/K) sum_k N(x; mu(z_k), sigma^2 I)."""
+        if self.family != "vae":
+            raise ValueError("only a VAE has a decoder density")
+        _, points = self.grid(resolution)
+        self.model.eval()
+        means = self.model.generate(noise(n_z, self.model.latent_dim, seed=0))
+        self.model.train()
+        log_sigma = self.model.decoder.log_sigma
+        # log N(x; m, s^2 I) in 2-D = -|x - m|^2 / (2 s^2) - 2 log s - log(2 pi)
+        sq = torch.cdist(points, means) ** 2
+        log_n = -sq / (2 * torch.exp(2 * log_sigma)) - 2 * log_sigma - math.log(2 * math.pi)
+        density = torch.logsumexp(log_n, dim=1).exp() / n_z
+        return density.reshape(resolution, resolution)
+
+    @torch.no_grad()
+    def modes(self) -> dict[str, float] | None:
+        """Modes captured and high-quality share (PacGAN protocol); None for toys without modes."""
+        if self.data.modes is None:
+            return None
+        return mode_coverage(self.generated(MODE_SAMPLES, seed=1), self.data.modes, self.data.mode_std)

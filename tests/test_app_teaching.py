@@ -1,0 +1,102 @@
+"""The teaching pages through Streamlit's AppTest: the 2-D lab, the Learn page's KL widget,
+the lessons without their demo runs, and presenter mode. (With the shipped demo runs:
+tests/test_demos.py.)"""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from genlab.teaching.kl import Gaussian, Mixture, fit_reverse, gaussian_kl, reverse_kl
+from genlab.teaching.lessons import LESSONS
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_page(page: str, **params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page(f"app_pages/{page}.py")
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_lab_steps_plays_and_resets():
+    at = open_page("lab")
+    assert metric(at, "Step") == "0" and metric(at, "Modes captured").endswith("of 8")
+    at.button[0].click().run()  # Step
+    assert metric(at, "Step") == "1"
+    at.select_slider(key="hidden").set_value(64).run()  # new settings: a fresh model
+    assert metric(at, "Step") == "0"
+    at.slider(key="per-update").set_value(5).run()  # a playback setting: same model
+    assert metric(at, "Step") == "0"
+    at.toggle(key="lab-play").set_value(True).run()  # a full run while playing trains one update
+    assert metric(at, "Step") == "5"
+    at.toggle(key="lab-play").set_value(False).run()
+    assert metric(at, "Step") == "5"
+    at.button[1].click().run()  # Reset
+    assert metric(at, "Step") == "0"
+    assert not at.exception
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [t["type"] for t in chart["data"]] == ["heatmap", "scattergl", "scattergl", "scattergl"]
+
+
+def test_lab_vae_shows_the_latent_space_and_toy_without_modes():
+    at = open_page("lab", toy="moons", model="vae")
+    assert "Modes captured" not in [m.label for m in at.metric]
+    at.button[0].click().run()
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "latent space" in json.dumps(chart["layout"]["annotations"])
+    assert len(chart["data"]) == 6
+
+
+def test_learn_page_kl_numbers_match_the_closed_forms():
+    at = open_page("learn")
+    assert len(at.get("latex")) >= 5  # the objectives are written out
+    assert "needs a GAN run and a VAE run" in [i.value for i in at.info][-1]  # no runs in this test's folder
+    at.slider(key="kl-sep").set_value(6.0).run()
+    at.slider(key="kl-std").set_value(0.5).run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    titles = " ".join(a["text"] for a in spec["layout"]["annotations"])
+    p = Mixture.symmetric(6.0, 0.5)
+    assert f"{reverse_kl(fit_reverse(p), p):.3f}" in titles and f"{math.log(2):.3f}" in titles
+    at.slider(key="kl-mq").set_value(2.0).run()
+    at.slider(key="kl-sq").set_value(0.5).run()
+    closed = gaussian_kl(Gaussian(0.0, 1.0), Gaussian(2.0, 0.5))
+    assert metric(at, "KL(p‖q), closed form") == f"{closed:.4f}"
+    assert metric(at, "KL(p‖q), numerical") == f"{closed:.4f}"
+    assert metric(at, "KL(q‖p), closed form") == f"{gaussian_kl(Gaussian(2.0, 0.5), Gaussian(0.0, 1.0)):.4f}"
+
+
+def test_lessons_index_and_missing_demos():
+    at = open_page("lessons")
+    assert {link.label for link in at.get("page_link")} >= {lesson.title for lesson in LESSONS.values()}
+    at = open_page("lessons", lesson="mode-collapse")
+    assert at.title[0].value == LESSONS["mode-collapse"].title
+    assert "make demo-checkpoints" in texts(at)
+    at = open_page("lessons", lesson="no-such-lesson")
+    assert "There is no lesson 'no-such-lesson'" in texts(at)
+
+
+@pytest.mark.parametrize("page", ["lab", "learn", "lessons", "home"])
+def test_presenter_mode_enlarges_type_and_hides_controls(page):
+    at = open_page(page, present="true")
+    assert at.toggle(key="present").value
+    assert any("font-size: 22px" in h.proto.body for h in at.get("html"))
+    if page == "lab":
+        assert not [s for s in at.select_slider if s.label == "Learning rate"]
+        at.button[0].click().run()
+        assert metric(at, "Step") == "1"

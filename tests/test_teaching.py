@@ -1,0 +1,178 @@
+"""The teaching material's numbers: the KL widget against closed forms and numerical
+integration, the 2-D lab's views and learning, the lessons' runs, and demo-run making."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+from scipy.integrate import quad
+
+from genlab import jobs
+from genlab.config import ConfigError, validate
+from genlab.metrics.report import read_evaluations
+from genlab.presets import make_config
+from genlab.runs import RunError
+from genlab.snapshots import load_model
+from genlab.teaching import demos
+from genlab.teaching.figures import kl_fits_figure, lab_figure
+from genlab.teaching.kl import (Gaussian, Mixture, fit_forward, fit_reverse, gaussian_kl, kl_numeric, plot_range,
+                                reverse_kl)
+from genlab.teaching.lab import LabSettings, ToyLab
+from genlab.teaching.lessons import LESSONS
+
+
+def quad_kl(p, q, lo=-40.0, hi=40.0) -> float:
+    """KL(p || q) by adaptive quadrature (scipy), independent of genlab's trapezoid rule."""
+    def integrand(x):
+        lp, lq = p.log_pdf(np.array([x]))[0], q.log_pdf(np.array([x]))[0]
+        return math.exp(lp) * (lp - lq)
+    return quad(integrand, lo, hi, limit=400, points=[getattr(p, "mean", 0.0)])[0]
+
+
+# ---- KL widget ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("p,q", [(Gaussian(0, 1), Gaussian(0, 1)), (Gaussian(0, 1), Gaussian(1, 2)),
+                                 (Gaussian(-1.5, 0.3), Gaussian(2.0, 1.7)), (Gaussian(2, 3), Gaussian(0, 0.5))])
+def test_gaussian_kl_matches_integration(p, q):
+    closed = gaussian_kl(p, q)
+    lo, hi = min(p.mean - 15 * p.std, q.mean - 15 * q.std), max(p.mean + 15 * p.std, q.mean + 15 * q.std)
+    assert kl_numeric(p, q, lo, hi) == pytest.approx(closed, abs=1e-6)
+    assert quad_kl(p, q, lo, hi) == pytest.approx(closed, abs=1e-6)
+
+
+def test_gaussian_kl_known_values():
+    assert gaussian_kl(Gaussian(0, 1), Gaussian(0, 1)) == 0
+    # Equal widths: KL = (m1 - m2)^2 / (2 s^2).
+    assert gaussian_kl(Gaussian(0, 2), Gaussian(3, 2)) == pytest.approx(9 / 8)
+    # Not symmetric.
+    assert gaussian_kl(Gaussian(0, 1), Gaussian(0, 2)) != pytest.approx(gaussian_kl(Gaussian(0, 2), Gaussian(0, 1)))
+
+
+def test_forward_fit_matches_moments_and_is_optimal():
+    p = Mixture(-1.0, 3.0, 0.5, weight=0.3)
+    q = fit_forward(p)
+    mean = quad(lambda x: x * p.pdf(np.array([x]))[0], -20, 20)[0]
+    var = quad(lambda x: (x - mean) ** 2 * p.pdf(np.array([x]))[0], -20, 20)[0]
+    assert q.mean == pytest.approx(mean, abs=1e-6)
+    assert q.std**2 == pytest.approx(var, abs=1e-6)
+    best = quad_kl(p, q)
+    for dm, ds in [(0.1, 0), (-0.1, 0), (0, 0.1), (0, -0.1)]:
+        assert quad_kl(p, Gaussian(q.mean + dm, q.std + ds)) > best
+
+
+def test_reverse_fit_seeks_one_mode_and_matches_integration():
+    p = Mixture.symmetric(separation=6.0, std=0.5)
+    q = fit_reverse(p)
+    assert min(abs(q.mean - p.m1), abs(q.mean - p.m2)) < 0.01
+    assert q.std == pytest.approx(0.5, abs=0.01)
+    # Sitting on one of two equal, far-apart modes costs log 2: p is half that Gaussian there.
+    assert reverse_kl(q, p) == pytest.approx(math.log(2), abs=1e-3)
+    assert reverse_kl(q, p) == pytest.approx(quad_kl(q, p), abs=1e-6)
+    # The forward fit, spread between the modes, is far worse in the reverse direction.
+    assert reverse_kl(fit_forward(p), p) > reverse_kl(q, p) + 0.5
+
+
+def test_fits_agree_when_the_modes_coincide():
+    p = Mixture.symmetric(separation=0.0, std=0.8)
+    f, r = fit_forward(p), fit_reverse(p)
+    assert (f.mean, f.std) == pytest.approx((0.0, 0.8))
+    assert (r.mean, r.std) == pytest.approx((0.0, 0.8), abs=1e-3)
+    assert reverse_kl(r, p) == pytest.approx(0.0, abs=1e-6)
+    lo, hi = plot_range(p, f, width=12)
+    assert kl_numeric(p, f, lo, hi) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_kl_figure_titles_carry_the_values():
+    p = Mixture.symmetric(4.0, 0.5)
+    fig = kl_fits_figure(p, fit_forward(p), fit_reverse(p))
+    titles = [a.text for a in fig.layout.annotations]
+    assert any("forward" in t for t in titles) and any(f"{reverse_kl(fit_reverse(p), p):.3f}" in t for t in titles)
+
+
+# ---- 2-D lab -----------------------------------------------------------------------------
+
+def test_gan_lab_views_and_learning():
+    torch.set_num_threads(1)
+    lab = ToyLab(LabSettings(variant="gan", dataset="ring", hidden=64))
+
+    def off_ring() -> float:  # mean distance of generated points from the unit circle
+        return (lab.generated(500).norm(dim=1) - 1).abs().mean().item()
+
+    before = off_ring()
+    lab.step(1)
+    assert lab.step_count == 1 and len(lab.history) == 1
+    for _ in range(30):
+        lab.step(10)
+    assert lab.step_count == 301 and len(lab.history) == 31
+    assert off_ring() < 0.5 * before
+    surface = lab.decision_surface(20)
+    assert surface.shape == (20, 20) and 0 <= surface.min() and surface.max() <= 1
+    mesh = lab.generator_mesh(lines=5, points_per_line=7)
+    assert len(mesh) == 10 and all(line.shape == (7, 2) for line in mesh)
+    modes = lab.modes()
+    assert modes["modes_total"] == 8 and 0 <= modes["modes_captured"] <= 8
+    fig = lab_figure(lab, resolution=20)
+    assert [t.type for t in fig.data] == ["heatmap", "scattergl", "scattergl", "scattergl"]
+    with pytest.raises(ValueError, match="decoder density"):
+        lab.decoder_density()
+
+
+def test_vae_lab_density_integrates_to_about_one():
+    torch.set_num_threads(1)
+    lab = ToyLab(LabSettings(variant="vae", dataset="moons", hidden=64))
+    for _ in range(20):
+        lab.step(10)
+    resolution = 80
+    density = lab.decoder_density(resolution)
+    lo, hi = lab.extent
+    cell = ((hi - lo) / (resolution - 1)) ** 2
+    assert 0.8 < float(density.sum()) * cell <= 1.05  # almost all mass lies inside the window
+    assert lab.encoder_means().shape == (len(lab.real), 2)
+    assert lab.modes() is None  # the moons have no modes to count
+    assert len(lab_figure(lab, resolution=20).data) == 6  # density, mesh, real, generated, mu, prior
+    with pytest.raises(ValueError, match="discriminator"):
+        lab.decision_surface()
+
+
+@pytest.mark.parametrize("variant", ["wgan-gp", "pacgan2", "hinge-sn", "beta-vae"])
+def test_every_lab_variant_steps(variant):
+    lab = ToyLab(LabSettings(variant=variant, dataset="grid", hidden=32, batch_size=64))
+    lab.step(2)
+    assert lab.step_count == 2 and lab_figure(lab, resolution=10)
+
+
+def test_lab_refuses_bad_settings():
+    with pytest.raises(ConfigError):
+        ToyLab(LabSettings(variant="dcgan", dataset="ring"))
+
+
+# ---- lessons and demos -------------------------------------------------------------------
+
+def test_lessons_use_demo_runs_and_valid_configs():
+    demo_ids = {d.run_id for d in demos.DEMOS}
+    for lesson in LESSONS.values():
+        assert set(lesson.runs.values()) <= demo_ids
+        assert len(lesson.story) >= 3
+        for variant, dataset, overrides in lesson.train_yourself:
+            validate(make_config(variant, dataset, **overrides))
+
+
+def test_make_demo_shrinks_evaluates_and_protects(runs_dir, monkeypatch):
+    demo = demos.Demo("demo-tiny", "gan", "ring", "tiny", dict(steps=20, n_snapshots=2, hidden=16, depth=1,
+                                                               batch_size=32, log_every=5))
+    run = demos.make_demo(demo, runs_dir, samples=300)
+    assert run.path == runs_dir / "demo-tiny" and run.is_demo
+    assert not run.checkpoint_path.exists()
+    assert [p.name for p in runs_dir.iterdir()] == ["demo-tiny"]  # no scratch folder left behind
+    assert run.snapshot_steps() == [0, 10, 20]
+    weights = load_file(str(run.snapshot_path(20)))
+    assert all(t.dtype == torch.float16 for t in weights.values())
+    model, _ = load_model(run)
+    assert next(model.parameters()).dtype == torch.float32 and model.sample(4, 0).shape == (4, 2)
+    assert [e["step"] for e in read_evaluations(run)] == [0, 10, 20]
+    assert "modes_captured" in read_evaluations(run)[-1]
+    with pytest.raises(RunError, match="demo"):
+        jobs.delete(runs_dir, "demo-tiny")
+    assert demos.demo_runs(runs_dir) == {}  # "demo-tiny" is not one of the shipped demos
