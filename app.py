@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import streamlit as st
+import torch
 
 from genlab import jobs
 from genlab.device import describe, pick_device
@@ -10,6 +11,11 @@ from genlab.runs import list_runs
 from app_pages.shared import PRESENTER_CSS, runs_dir
 
 st.set_page_config(page_title="GenLab", page_icon=":material/blur_on:", layout="wide")
+
+# One process serves every session, each script run in its own thread; torch's intra-op
+# threads on top of those oversubscribed the CPU (a 2-D lab update took 2.5 s instead of
+# 0.1 s on 2 cores). Training runs in workers, which keep torch's default.
+torch.set_num_threads(1)
 
 
 @st.cache_resource

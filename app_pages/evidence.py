@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
+from genlab.data import DatasetError, DatasetUnavailable
 from genlab.latent import interpolate
 from genlab.metrics.report import read_evaluations
 from genlab.models import noise
@@ -36,6 +37,18 @@ def strip(run: Run, seed_a: int, seed_b: int, steps: int = 8) -> None:
         show(model.generate(codes), caption=f"{run.id}: seed {seed_a} → seed {seed_b}", nrow=steps, width=480)
 
 
+def reconstructions(run: Run, n: int = 8) -> None:
+    """n test images (top row) and the VAE's reconstructions of them (bottom row)."""
+    model, _ = model_at(run)
+    try:
+        x = run_dataset(run).x_test[:n].to(model.device)
+    except (DatasetError, DatasetUnavailable) as exc:
+        st.caption(f"No reconstructions: the run's data is not here ({exc}).")
+        return
+    show(torch.cat([x, model.reconstruct(x)]), caption=f"{run.id}: test images (top), reconstructions (bottom)",
+         nrow=n, width=360)
+
+
 def class_histogram(run: Run, key: str) -> None:
     """The evaluator's class histogram of the run's samples, with classes covered."""
     e = latest_evaluation(run)
@@ -57,7 +70,10 @@ def mode_figure(run: Run, key: str) -> None:
     if e and "modes_captured" in e:
         st.markdown(f"**{e['modes_captured']} of {e['modes_total']}** modes captured, "
                     f"**{100 * e['high_quality']:.0f}%** of samples high quality")
-        st.plotly_chart(histogram_figure(e["per_mode"], None, "high-quality samples per mode"), key=key)
+        if any(e["per_mode"]):
+            st.plotly_chart(histogram_figure(e["per_mode"], None, "high-quality samples per mode"), key=key)
+        else:
+            st.caption("No sample lies within 3σ of any mode.")
 
 
 def fid_line(run: Run) -> str:

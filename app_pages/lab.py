@@ -1,18 +1,21 @@
 """2-D lab: watch a small GAN or VAE learn a toy distribution, step by step.
 
 The lab's model lives in this browser session only (it is not a run and is never saved);
-while playing, a fragment trains a few steps and redraws, several times a second.
+while playing, the page trains a few steps and redraws, several times a second.
 """
+
+import time
 
 import streamlit as st
 
 from genlab.config import ConfigError
 from genlab.teaching.figures import lab_figure
-from genlab.teaching.lab import LAB_VARIANTS, TOYS, LabSettings, ToyLab
+from genlab.teaching.lab import LAB_VARIANTS, TOYS, LabSettings, ToyLab, default_steps_per_update
 from genlab.viz import curves_figure
 from app_pages.shared import presenting
 
-UPDATE_EVERY_S = 0.2  # aim: 5 updates a second
+# At most 10 updates a second, so one playing lab leaves CPU to the other sessions.
+MIN_UPDATE_S = 0.1
 CURVES = {"gan": ["loss_d", "loss_g"], "vae": ["recon", "kl"]}
 
 st.title("2-D lab")
@@ -24,9 +27,10 @@ dataset = c[0].selectbox("Toy", TOYS, key="toy", bind="query-params")
 variant = c[1].selectbox("Model", LAB_VARIANTS, key="model", bind="query-params")
 is_vae = variant in ("vae", "beta-vae")
 default_lr = 1e-4 if variant == "wgan-gp" else 1e-3
+show_surface = show_mesh = True
 if presenting():
     settings = LabSettings(variant=variant, dataset=dataset, lr=default_lr, beta=4.0 if variant == "beta-vae" else 1.0)
-    steps_per_update = 2 if variant == "wgan-gp" else 10
+    steps_per_update = default_steps_per_update(variant)
 else:
     lr = c[2].select_slider("Learning rate", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3], value=default_lr,
                             key=f"lr-{variant}", format_func=lambda v: f"{v:g}")
@@ -35,8 +39,12 @@ else:
     batch = c[0].select_slider("Batch size", [32, 64, 128, 256, 512], value=256, key="batch")
     beta = c[1].select_slider("β (VAE)", [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], key="beta",
                               value=4.0 if variant == "beta-vae" else 1.0, disabled=not is_vae)
-    steps_per_update = c[2].slider("Steps per update", 1, 50, 2 if variant == "wgan-gp" else 10, key="per-update")
+    steps_per_update = c[2].slider("Steps per update", 1, 50, default_steps_per_update(variant),
+                                   key=f"per-update-{variant}")
     seed = int(c[3].number_input("Seed", 0, 10_000, 0, key="lab-seed"))
+    c = st.columns(4)
+    show_surface = c[0].toggle("Density" if is_vae else "Decision surface", value=True, key="surface")
+    show_mesh = c[1].toggle("Grid of z", value=True, key="mesh", help="The image of a square grid of latent codes")
     settings = LabSettings(variant=variant, dataset=dataset, lr=lr, hidden=hidden, batch_size=batch,
                            beta=beta if is_vae else 1.0, seed=seed)
 
@@ -44,6 +52,8 @@ c = st.columns([1, 1, 1, 3])
 playing = c[0].toggle("Play", key="lab-play")
 step_once = c[1].button("Step", disabled=playing, help="One training step")
 reset = c[2].button("Reset", help="Start again from a fresh model")
+play_until = int(c[3].number_input("Play up to step", 1, 100_000, 5000, step=1000, key="until",
+                                   help="Playing stops here; raise it to go on."))
 
 lab: ToyLab | None = st.session_state.get("lab")
 if reset or lab is None or lab.settings != settings:
@@ -56,33 +66,7 @@ if step_once:
     lab.step(1)
 
 
-@st.fragment(run_every=UPDATE_EVERY_S if playing else None)
-def live() -> None:
-    if st.session_state.get("lab-play"):
-        try:
-            lab.step(steps_per_update)
-        except FloatingPointError as exc:
-            st.session_state["lab-play"] = False
-            st.error(str(exc))
-    last = lab.history[-1] if lab.history else {}
-    cols = st.columns(4)
-    cols[0].metric("Step", lab.step_count)
-    modes = lab.modes()
-    if modes:
-        cols[1].metric("Modes captured", f"{modes['modes_captured']} of {modes['modes_total']}")
-        cols[2].metric("High quality", f"{100 * modes['high_quality']:.0f}%",
-                       help="Share of 2,500 samples within 3σ of their nearest mode (PacGAN protocol)")
-    for col, key in zip(cols[3:], CURVES[lab.family][:1]):
-        if key in last:
-            col.metric(key, f"{last[key]:.3f}")
-    st.plotly_chart(lab_figure(lab), key="lab-figure", config={"displayModeBar": False})
-    if lab.history:
-        st.plotly_chart(curves_figure(lab.history, CURVES[lab.family], title="losses"), key="lab-curves")
-
-
-live()
-
-with st.expander("What am I looking at?", expanded=not presenting()):
+with st.expander("What am I looking at?", expanded=False):
     st.markdown(
         "- **GAN**: the background is the discriminator's belief D(x) that a point is real "
         "(red: fake, blue: real; for WGAN-GP and hinge, the raw critic score). The generator moves "
@@ -93,3 +77,42 @@ with st.expander("What am I looking at?", expanded=not presenting()):
         "every real point); on the right, the encoder's means μ(x) of real points, coloured by mode, "
         "pushed towards the prior N(0, I) by the KL term.\n"
         "- **Modes captured** follows the PacGAN protocol (ring and grid only).")
+
+
+def draw(view) -> None:
+    """The lab's numbers and figures, replacing what `view` showed before."""
+    with view.container():
+        if lab.error:
+            st.error(lab.error)
+        last = lab.history[-1] if lab.history else {}
+        cols = st.columns(4)
+        cols[0].metric("Step", lab.step_count)
+        modes = lab.modes()
+        if modes:
+            cols[1].metric("Modes captured", f"{modes['modes_captured']} of {modes['modes_total']}")
+            cols[2].metric("High quality", f"{100 * modes['high_quality']:.0f}%",
+                           help="Share of 2,500 samples within 3σ of their nearest mode (PacGAN protocol)")
+        key = CURVES[lab.family][0]
+        if key in last:
+            cols[3].metric(key, f"{last[key]:.3f}")
+        st.plotly_chart(lab_figure(lab, show_surface=show_surface, show_mesh=show_mesh),
+                        config={"displayModeBar": False})
+        if lab.history:
+            st.plotly_chart(curves_figure(lab.history, CURVES[lab.family], title="losses"))
+
+
+def live() -> None:
+    """While playing: train a few steps, redraw, repeat, until paused (any interaction
+    stops this script run and starts the next), the step limit, or divergence."""
+    view = st.empty()
+    draw(view)
+    while playing and not lab.error and lab.step_count < play_until:
+        started = time.perf_counter()
+        lab.step(min(steps_per_update, play_until - lab.step_count))
+        draw(view)
+        time.sleep(max(0.0, MIN_UPDATE_S - (time.perf_counter() - started)))
+    if playing and lab.step_count >= play_until:
+        st.caption(f"Stopped at the limit of {play_until:,} steps: raise it to go on.")
+
+
+live()

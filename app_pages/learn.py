@@ -32,8 +32,9 @@ with vae_col:
              r" - \underbrace{\mathrm{KL}(q_\phi(z|x)\,\|\,p(z))}_{\text{KL}}")
     st.markdown("The **reparameterisation trick** writes the sample as a function of the parameters, "
                 "so gradients flow through it; the KL to the prior $N(0, I)$ has a closed form:")
-    st.latex(r"z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon,\ \varepsilon \sim N(0, I);\quad "
-             r"\mathrm{KL} = \tfrac12 \textstyle\sum_j (\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2)")
+    st.latex(r"z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon,\quad \varepsilon \sim N(0, I)")
+    st.latex(r"\mathrm{KL}(q_\phi(z|x)\,\|\,N(0, I)) = \tfrac12 \textstyle\sum_j "
+             r"(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2)")
 
 st.subheader("What follows in practice")
 st.markdown(
@@ -81,6 +82,8 @@ def evidence_section() -> None:
     st.markdown("**The latent space.** A straight walk between the codes of two seeds:")
     evidence.strip(gan, seed, seed + 1)
     evidence.strip(vae, seed, seed + 1)
+    st.page_link("app_pages/latent.py", label="Where the test images land in a VAE's 2-D latent space",
+                 icon=":material/linear_scale:", query_params={"run": f"{DEMO_PREFIX}vae-2d-fashion"})
 
 
 guard(evidence_section)
@@ -110,7 +113,7 @@ c = st.columns(4)
 mu_p = c[0].slider("mean of p", -3.0, 3.0, 0.0, 0.1, key="kl-mp")
 sd_p = c[1].slider("σ of p", 0.2, 3.0, 1.0, 0.1, key="kl-sp")
 mu_q = c[2].slider("mean of q", -3.0, 3.0, 1.0, 0.1, key="kl-mq")
-sd_q = c[3].slider("σ of q", 0.2, 3.0, 1.0, 0.1, key="kl-sq")
+sd_q = c[3].slider("σ of q", 0.2, 3.0, 1.5, 0.1, key="kl-sq")
 gp, gq = Gaussian(mu_p, sd_p), Gaussian(mu_q, sd_q)
 lo = min(mu_p - 12 * sd_p, mu_q - 12 * sd_q)
 hi = max(mu_p + 12 * sd_p, mu_q + 12 * sd_q)

@@ -42,6 +42,8 @@ def mode_collapse(runs: dict[str, Run]) -> None:
     with c1:
         st.markdown("#### Collapsed")
         evidence.mode_figure(runs["collapsed"], "lesson-collapsed")
+        st.page_link("app_pages/samples.py", label="Watch the clump wander through training",
+                     icon=":material/grid_view:", query_params={"runs": runs["collapsed"].id})
     with c2:
         st.markdown("#### Balanced")
         evidence.mode_figure(runs["balanced"], "lesson-balanced")
@@ -57,6 +59,7 @@ def beta(runs: dict[str, Run]) -> None:
     for col, (role, run) in zip(cols, runs.items()):
         with col:
             st.markdown(f"#### {role}")
+            evidence.reconstructions(run)
             evidence.samples(run, seed)
             evidence.strip(run, seed, seed + 1)
             figure = kl_per_dim_figure(run.metrics())
@@ -64,7 +67,7 @@ def beta(runs: dict[str, Run]) -> None:
                 st.plotly_chart(figure, key=f"kl-{role}")
             e = evidence.latest_evaluation(run)
             if e:
-                st.dataframe([r for r in metric_rows(e) if r["metric"] in ("fid", "recon", "kl", "elbo", "recall")],
+                st.dataframe([r for r in metric_rows(e) if r["metric"] in ("fid", "fid_floor", "recon", "kl", "elbo")],
                              hide_index=True, key=f"numbers-{role}")
 
 
@@ -78,7 +81,7 @@ def gan_vs_vae(runs: dict[str, Run]) -> None:
             evidence.strip(run, seed, seed + 1)
             e = evidence.latest_evaluation(run)
             if e:
-                st.dataframe([r for r in metric_rows(e) if r["metric"] in ("fid", "precision", "recall",
+                st.dataframe([r for r in metric_rows(e) if r["metric"] in ("fid", "fid_floor", "precision", "recall",
                                                                            "classes_covered", "elbo")],
                              hide_index=True, key=f"numbers-{role}")
     st.page_link("app_pages/compare.py", label="Open both in Compare", icon=":material/compare:",

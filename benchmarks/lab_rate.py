@@ -19,21 +19,19 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genlab.teaching.figures import lab_figure  # noqa: E402
-from genlab.teaching.lab import LabSettings, ToyLab  # noqa: E402
+from genlab.teaching.lab import LabSettings, ToyLab, default_steps_per_update  # noqa: E402
+from genlab.viz import curves_figure  # noqa: E402
 from tests.streamlit_server import CHROMIUM, FLAGS, streamlit_server  # noqa: E402
 
-# Steps per update: the lab page's defaults.
-PER_UPDATE = {"wgan-gp": 2}
-
-
 def bare_rate(variant: str, toy: str, seconds: float) -> float:
-    """Updates per second of the work alone: k steps, the figure, its JSON."""
+    """Updates per second of the work alone: k steps, the mode count, both figures as JSON."""
     lab = ToyLab(LabSettings(variant=variant, dataset=toy))
-    k, n, start = PER_UPDATE.get(variant, 10), 0, time.perf_counter()
+    k, n, start = default_steps_per_update(variant), 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         lab.step(k)
         lab.modes()
         lab_figure(lab).to_json()
+        curves_figure(lab.history, ["loss_d", "loss_g"]).to_json()
         n += 1
     return n / (time.perf_counter() - start)
 
@@ -42,7 +40,7 @@ def browser_rate(url: str, variant: str, toy: str, seconds: float) -> float:
     """Updates per second seen in Chromium: the Step metric's growth while playing."""
     from playwright.sync_api import expect, sync_playwright
 
-    k = PER_UPDATE.get(variant, 10)
+    k = default_steps_per_update(variant)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1400})
@@ -64,7 +62,7 @@ def main() -> None:
     parser.add_argument("--variants", default="gan,vae,wgan-gp")
     parser.add_argument("--toy", default="ring")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # as in the app (app.py)
     print(f"toy {args.toy}, {args.seconds:.0f} s each, CPU, torch {torch.__version__}")
     print("| model | steps per update | bare updates/s | browser updates/s | browser / bare | goal |")
     print("|---|---|---|---|---|---|")
@@ -73,8 +71,8 @@ def main() -> None:
         for variant in args.variants.split(","):
             bare = bare_rate(variant, args.toy, args.seconds)
             seen = browser_rate(url, variant, args.toy, args.seconds)
-            print(f"| {variant} | {PER_UPDATE.get(variant, 10)} | {bare:.1f} | {seen:.1f} | {seen / bare:.2f} | ≥ 5 |",
-                  flush=True)
+            k = default_steps_per_update(variant)
+            print(f"| {variant} | {k} | {bare:.1f} | {seen:.1f} | {seen / bare:.2f} | ≥ 5 |", flush=True)
 
 
 if __name__ == "__main__":

@@ -34,24 +34,30 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_lab_steps_plays_and_resets():
+def test_lab_steps_plays_to_its_limit_and_resets():
     at = open_page("lab")
     assert metric(at, "Step") == "0" and metric(at, "Modes captured").endswith("of 8")
     at.button[0].click().run()  # Step
     assert metric(at, "Step") == "1"
     at.select_slider(key="hidden").set_value(64).run()  # new settings: a fresh model
     assert metric(at, "Step") == "0"
-    at.slider(key="per-update").set_value(5).run()  # a playback setting: same model
+    at.slider(key="per-update-gan").set_value(5).run()  # playback settings: the same model
+    at.number_input(key="until").set_value(12).run()
     assert metric(at, "Step") == "0"
-    at.toggle(key="lab-play").set_value(True).run()  # a full run while playing trains one update
-    assert metric(at, "Step") == "5"
+    at.toggle(key="lab-play").set_value(True).run()  # plays 5 + 5 + 2 steps, then stops
+    assert metric(at, "Step") == "12"
+    assert "Stopped at the limit of 12 steps" in texts(at)
     at.toggle(key="lab-play").set_value(False).run()
-    assert metric(at, "Step") == "5"
+    assert metric(at, "Step") == "12"
     at.button[1].click().run()  # Reset
     assert metric(at, "Step") == "0"
     assert not at.exception
     chart = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert [t["type"] for t in chart["data"]] == ["heatmap", "scattergl", "scattergl", "scattergl"]
+    assert [t["type"] for t in chart["data"]] == ["heatmap", "scatter", "scatter", "scatter"]
+    at.toggle(key="surface").set_value(False).run()
+    at.toggle(key="mesh").set_value(False).run()
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [t["name"] for t in chart["data"]] == ["real", "generated"]
 
 
 def test_lab_vae_shows_the_latent_space_and_toy_without_modes():

@@ -123,7 +123,7 @@ def test_the_2d_lab_plays_live_and_pauses(server):
         page = browser.new_page(viewport={"width": 1400, "height": 1400})
         page.set_default_timeout(60_000)
         page.goto(f"{url}/lab?toy=grid&model=gan&present=true")
-        expect(page.get_by_text("Modes captured")).to_be_visible(timeout=60_000)
+        expect(page.get_by_test_id("stMetricLabel").filter(has_text="Modes captured")).to_be_visible(timeout=60_000)
         assert step_value(page) == 0
         page.get_by_text("Play", exact=True).click()
         # The page updates by itself, several times, with no further input.

@@ -61,8 +61,8 @@ def test_the_ring_demos_show_collapse_next_to_coverage():
     assert collapsed["modes_captured"] <= 2
 
 
-def open_page(runs: Path, monkeypatch, page: str, **params) -> AppTest:
-    monkeypatch.setenv("GENLAB_RUNS", str(runs))
+def open_page(runs_folder: Path, monkeypatch, page: str, **params) -> AppTest:
+    monkeypatch.setenv("GENLAB_RUNS", str(runs_folder))
     at = AppTest.from_file(APP, default_timeout=180)
     at.switch_page(f"app_pages/{page}.py")
     for key, value in params.items():

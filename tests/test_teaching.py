@@ -114,7 +114,7 @@ def test_gan_lab_views_and_learning():
     modes = lab.modes()
     assert modes["modes_total"] == 8 and 0 <= modes["modes_captured"] <= 8
     fig = lab_figure(lab, resolution=20)
-    assert [t.type for t in fig.data] == ["heatmap", "scattergl", "scattergl", "scattergl"]
+    assert [t.type for t in fig.data] == ["heatmap", "scatter", "scatter", "scatter"]
     with pytest.raises(ValueError, match="decoder density"):
         lab.decoder_density()
 
@@ -141,6 +141,16 @@ def test_every_lab_variant_steps(variant):
     lab = ToyLab(LabSettings(variant=variant, dataset="grid", hidden=32, batch_size=64))
     lab.step(2)
     assert lab.step_count == 2 and lab_figure(lab, resolution=10)
+
+
+def test_lab_stops_when_training_diverges():
+    lab = ToyLab(LabSettings(variant="gan", dataset="ring", hidden=32))
+    lab.step(3)
+    with torch.no_grad():
+        next(lab.model.generator.parameters()).fill_(float("nan"))
+    assert lab.step(2) is None
+    assert "diverged" in lab.error and lab.step_count == 5 and len(lab.history) == 1
+    assert lab.step(2) is None and lab.step_count == 5  # it stays put until reset
 
 
 def test_lab_refuses_bad_settings():

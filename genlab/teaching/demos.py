@@ -27,7 +27,7 @@ from genlab.runs import Run, create_run, write_json_atomic
 from genlab.snapshots import load_model
 from genlab.train import Trainer, dataset_for
 
-MAX_TOTAL_BYTES = 20 * 1024 * 1024
+MAX_TOTAL_BYTES = 20_000_000  # the "at most 20 MB"
 DEMO_PREFIX = "demo-"
 
 

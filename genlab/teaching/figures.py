@@ -8,7 +8,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from genlab.teaching.kl import Gaussian, Mixture, kl_numeric, plot_range, reverse_kl
-from genlab.teaching.lab import ToyLab
+from genlab.teaching.lab import RESOLUTION, ToyLab
 
 REAL, FAKE, MESH = "#1f77b4", "#d62728", "rgba(90, 90, 90, 0.45)"
 
@@ -40,22 +40,23 @@ def gaussians_figure(p: Gaussian, q: Gaussian) -> go.Figure:
     return fig
 
 
-def _points(pts: torch.Tensor, name: str, color: str, size: int = 4) -> go.Scattergl:
+def _points(pts: torch.Tensor, name: str, color: str, size: int = 4) -> go.Scatter:
     a = pts.detach().cpu().numpy()
-    return go.Scattergl(x=a[:, 0], y=a[:, 1], mode="markers", name=name, marker=dict(size=size, color=color))
+    return go.Scatter(x=a[:, 0], y=a[:, 1], mode="markers", name=name, marker=dict(size=size, color=color))
 
 
-def _mesh_trace(polylines: list[torch.Tensor]) -> go.Scattergl:
+def _mesh_trace(polylines: list[torch.Tensor]) -> go.Scatter:
     """All polylines as one trace, separated by gaps (None), so the mesh costs one trace."""
     xs: list[float | None] = []
     ys: list[float | None] = []
     for line in polylines:
         xs += line[:, 0].tolist() + [None]
         ys += line[:, 1].tolist() + [None]
-    return go.Scattergl(x=xs, y=ys, mode="lines", name="G(grid of z)", line=dict(color=MESH, width=1))
+    return go.Scatter(x=xs, y=ys, mode="lines", name="G(grid of z)", line=dict(color=MESH, width=1))
 
 
-def lab_figure(lab: ToyLab, resolution: int = 60, show_surface: bool = True, show_mesh: bool = True) -> go.Figure:
+def lab_figure(lab: ToyLab, resolution: int = RESOLUTION, show_surface: bool = True,
+               show_mesh: bool = True) -> go.Figure:
     """Data space: real vs generated points over the discriminator's decision surface (GAN)
     or the model's density (VAE), with the image of a grid of z; for a VAE also the latent
     space, where the encoder puts each real point."""
@@ -70,9 +71,11 @@ def lab_figure(lab: ToyLab, resolution: int = 60, show_surface: bool = True, sho
         label = "p(x)" if vae else ("D(x)" if logistic else "critic")
         # RdBu runs from red (low: "fake") to blue (high: "real"), the colours of the points.
         fig.add_trace(go.Heatmap(x=axis.numpy(), y=axis.numpy(), z=values.numpy(),
-                                 colorscale="Greens" if vae else "RdBu", opacity=0.55, showscale=True,
+                                 colorscale="Greens" if vae else "RdBu", opacity=0.55,
+                                 # A density needs no scale; its bar would crowd the latent plot.
+                                 showscale=not vae,
                                  zmin=0 if logistic else None, zmax=1 if logistic else None,
-                                 colorbar=dict(title=label, len=0.8, x=0.46 if vae else 1.02)), row=1, col=1)
+                                 colorbar=dict(title=label, len=0.8)), row=1, col=1)
     if show_mesh:
         mesh = _mesh_trace(lab.generator_mesh())
         mesh.name = "decoder mean of a grid of z" if vae else "G(grid of z)"
@@ -84,7 +87,7 @@ def lab_figure(lab: ToyLab, resolution: int = 60, show_surface: bool = True, sho
     if vae:
         mu = lab.encoder_means().numpy()
         labels = lab.data.y_test[:len(mu)].numpy()
-        fig.add_trace(go.Scattergl(x=mu[:, 0], y=mu[:, 1 if mu.shape[1] > 1 else 0], mode="markers", name="μ(x)",
+        fig.add_trace(go.Scatter(x=mu[:, 0], y=mu[:, 1 if mu.shape[1] > 1 else 0], mode="markers", name="μ(x)",
                                    marker=dict(size=4, color=labels, colorscale="Turbo")), row=1, col=2)
         circle = np.linspace(0, 2 * np.pi, 100)
         fig.add_trace(go.Scatter(x=2 * np.cos(circle), y=2 * np.sin(circle), mode="lines", name="prior, 2σ",

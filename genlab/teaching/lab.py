@@ -24,6 +24,14 @@ LAB_VARIANTS = ("gan", "minimax-gan", "lsgan", "hinge-sn", "wgan-gp", "pacgan2",
 # Points shown per view and samples scored for modes (the PacGAN protocol uses 2,500).
 VIEW_POINTS = 500
 MODE_SAMPLES = 2500
+# Grid cells per side of the decision surface and the density.
+RESOLUTION = 40
+
+
+def default_steps_per_update(variant: str) -> int:
+    """Training steps between two redraws: about 30 ms of training on one CPU thread
+    (a WGAN-GP step does 5 critic updates with a gradient penalty, about 6x a GAN step)."""
+    return 1 if variant == "wgan-gp" else 5
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class ToyLab:
         self.sampler = BatchSampler(self.data.x_train, self.data.y_train, opt.batch_size, s.seed)
         self.step_count = 0
         self.history: list[dict[str, float]] = []
+        self.error: str | None = None  # set when training diverged; the lab then stays put
         self.real = self.data.x_test[:VIEW_POINTS]
         # The plotting window: the data's extent plus a margin, square.
         half = float(self.data.x_test.abs().max()) * 1.25
@@ -65,8 +74,11 @@ class ToyLab:
     def family(self) -> str:
         return self.model.family
 
-    def step(self, n: int) -> dict[str, float]:
-        """n training steps; their mean losses are appended to the history and returned."""
+    def step(self, n: int) -> dict[str, float] | None:
+        """n training steps; their mean losses are appended to the history and returned.
+        After a NaN or infinite loss, `error` says so and further steps do nothing."""
+        if self.error:
+            return None
         self.model.train()
         sums: dict[str, float] = {}
         for _ in range(n):
@@ -78,8 +90,9 @@ class ToyLab:
                 sums[k] = sums.get(k, 0.0) + float(v)
         record = {"step": float(self.step_count), **{k: v / n for k, v in sums.items()}}
         if not all(math.isfinite(v) for v in record.values()):
-            raise FloatingPointError(f"the losses became NaN or infinite by step {self.step_count}; "
-                                     "reset with a lower learning rate")
+            self.error = (f"Training diverged: the losses became NaN or infinite by step {self.step_count}. "
+                          "Reset, perhaps with a lower learning rate.")
+            return None
         self.history.append(record)
         return record
 
@@ -94,7 +107,7 @@ class ToyLab:
         return self.model.sample(n, seed)
 
     @torch.no_grad()
-    def decision_surface(self, resolution: int = 60) -> torch.Tensor:
+    def decision_surface(self, resolution: int = RESOLUTION) -> torch.Tensor:
         """A GAN's discriminator over the window: D(x) as a probability for the logistic
         losses, the raw critic score otherwise. A packing discriminator judges each point
         paired with itself."""
@@ -133,7 +146,7 @@ class ToyLab:
         return mu
 
     @torch.no_grad()
-    def decoder_density(self, resolution: int = 60, n_z: int = 512) -> torch.Tensor:
+    def decoder_density(self, resolution: int = RESOLUTION, n_z: int = 512) -> torch.Tensor:
         """A VAE's model density over the window, by Monte Carlo over the prior:
         p(x) = E_{z ~ N(0, I)}[N(x; mu(z), sigma^2 I)] ~ (1/K) sum_k N(x; mu(z_k), sigma^2 I)."""
         if self.family != "vae":

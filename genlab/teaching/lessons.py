@@ -30,8 +30,9 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
          "snapshot slider on the Samples page to watch it wander).",
          "The balanced GAN captures every mode. Nothing in a GAN's objective rewards coverage: "
          "D only asks whether each sample looks real, not whether all of the data is represented.",
-         "On images the same failure shows as missing classes: count the classes GenLab's "
-         "evaluator sees in the DCGAN's samples."],
+         "On images, collapse shows as missing classes in the histogram of what GenLab's evaluator "
+         "sees in the samples. This DCGAN covers all ten; the histogram is how you would know if "
+         "it did not."],
         {"balanced": "demo-gan-ring", "collapsed": "demo-gan-ring-collapsed", "images": "demo-dcgan-fashion"},
         [("gan", "ring", dict(steps=3000, name="lesson-ring-balanced")),
          ("gan", "ring", dict(steps=3000, lr_d=1e-4, name="lesson-ring-collapsed"))]),
@@ -40,10 +41,11 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
         ["Two conv VAEs on Fashion-MNIST, identical but for β, the weight of the KL term: "
          "-ELBO_β = reconstruction + β · KL.",
          "With β = 4 each code is pulled harder towards the prior N(0, I): fewer latent dimensions "
-         "carry information (see the KL per dimension), codes overlap more, and the decoder must "
-         "average over more images — blurrier samples and reconstructions.",
+         "carry information (the KL per dimension), codes overlap more, and the decoder must "
+         "average over more images: blurrier reconstructions and a higher reconstruction loss.",
          "In exchange the latent space is smoother: walks between codes change gradually, and "
-         "samples from the prior land where the decoder was trained."],
+         "random codes from the prior land where the decoder was trained. With β = 1 some fall in "
+         "'holes' the decoder never saw — compare the two FIDs of samples from the prior."],
         {"beta 1": "demo-vae-fashion", "beta 4": "demo-beta4-vae-fashion"},
         [("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, beta=1.0, name="lesson-beta1")),
          ("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, beta=4.0, name="lesson-beta4"))]),
@@ -51,9 +53,11 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
         "gan-vs-vae", "Same data, same latent size: GAN vs VAE",
         ["A DCGAN and a conv VAE, both on Fashion-MNIST, both with a 32-D latent: the same code z "
          "goes into both decoders.",
-         "The GAN's samples are sharper; the VAE's are blurrier but cover the classes evenly.",
-         "The numbers say the same in GenLab's evaluator space: FID (lower is better), precision "
-         "(realism) and recall (coverage).",
+         "The GAN's samples are sharper; the VAE's are smoother and blurrier: its decoder outputs "
+         "the mean of p(x|z), an average over the images a code could stand for.",
+         "FID in GenLab's evaluator space sees the blur: compare each FID with the real-vs-real "
+         "floor. Precision (how realistic) and recall (how much of the data is covered) split the "
+         "gap in two.",
          "Only the VAE gives a likelihood bound and an encoder: a GAN has neither."],
         {"GAN": "demo-dcgan-fashion", "VAE": "demo-vae-fashion"},
         [("dcgan", "fashion-mnist", dict(steps=1000, latent_dim=32, name="lesson-dcgan")),
