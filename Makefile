@@ -21,9 +21,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/train_speed.py
 	$(PY) benchmarks/ui_latency.py
+	$(PY) benchmarks/lab_rate.py
 
 # Retrain the demo runs that ship in checkpoints/ (about 20 minutes on a 2-core CPU).
 demo-checkpoints: $(VENV)/.installed

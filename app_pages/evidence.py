@@ -12,6 +12,7 @@ from genlab.metrics.report import read_evaluations
 from genlab.models import noise
 from genlab.runs import Run
 from genlab.viz import histogram_figure
+from app_pages.metrics_view import metric_rows
 from app_pages.shared import model_at, run_dataset, show
 
 
@@ -74,6 +75,13 @@ def mode_figure(run: Run, key: str) -> None:
             st.plotly_chart(histogram_figure(e["per_mode"], None, "high-quality samples per mode"), key=key)
         else:
             st.caption("No sample lies within 3σ of any mode.")
+
+
+def numbers(run: Run, metrics: tuple[str, ...], key: str) -> None:
+    """The chosen rows of the run's latest evaluation, each with its meaning."""
+    e = latest_evaluation(run)
+    if e:
+        st.dataframe([r for r in metric_rows(e) if r["metric"] in metrics], hide_index=True, key=key)
 
 
 def fid_line(run: Run) -> str:

@@ -10,7 +10,6 @@ from genlab.runs import Run, RunError, open_run
 from genlab.teaching.lessons import LESSONS, Lesson
 from genlab.viz import kl_per_dim_figure
 from app_pages import evidence
-from app_pages.metrics_view import metric_rows
 from app_pages.shared import guard, presenting, runs_dir
 
 
@@ -65,10 +64,7 @@ def beta(runs: dict[str, Run]) -> None:
             figure = kl_per_dim_figure(run.metrics())
             if figure is not None:
                 st.plotly_chart(figure, key=f"kl-{role}")
-            e = evidence.latest_evaluation(run)
-            if e:
-                st.dataframe([r for r in metric_rows(e) if r["metric"] in ("fid", "fid_floor", "recon", "kl", "elbo")],
-                             hide_index=True, key=f"numbers-{role}")
+            evidence.numbers(run, ("fid", "fid_floor", "precision", "recall", "recon", "kl"), key=f"numbers-{role}")
 
 
 def gan_vs_vae(runs: dict[str, Run]) -> None:
@@ -79,11 +75,8 @@ def gan_vs_vae(runs: dict[str, Run]) -> None:
             st.markdown(f"#### {role}")
             evidence.samples(run, seed)
             evidence.strip(run, seed, seed + 1)
-            e = evidence.latest_evaluation(run)
-            if e:
-                st.dataframe([r for r in metric_rows(e) if r["metric"] in ("fid", "fid_floor", "precision", "recall",
-                                                                           "classes_covered", "elbo")],
-                             hide_index=True, key=f"numbers-{role}")
+            evidence.numbers(run, ("fid", "fid_floor", "precision", "recall", "classes_covered", "elbo"),
+                             key=f"numbers-{role}")
     st.page_link("app_pages/compare.py", label="Open both in Compare", icon=":material/compare:",
                  query_params={"gan": runs["GAN"].id, "vae": runs["VAE"].id})
 

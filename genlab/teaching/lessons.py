@@ -45,7 +45,8 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
          "average over more images: blurrier reconstructions and a higher reconstruction loss.",
          "In exchange the latent space is smoother: walks between codes change gradually, and "
          "random codes from the prior land where the decoder was trained. With β = 1 some fall in "
-         "'holes' the decoder never saw — compare the two FIDs of samples from the prior."],
+         "'holes' the decoder never saw. Compare the numbers: precision (how realistic) and recall "
+         "(how much of the data is covered) of samples from the prior, and their FIDs."],
         {"beta 1": "demo-vae-fashion", "beta 4": "demo-beta4-vae-fashion"},
         [("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, beta=1.0, name="lesson-beta1")),
          ("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, beta=4.0, name="lesson-beta4"))]),
