@@ -9,6 +9,7 @@ import time
 import streamlit as st
 
 from genlab.config import ConfigError
+from genlab.presets import make_config
 from genlab.teaching.figures import lab_figure
 from genlab.teaching.lab import LAB_VARIANTS, TOYS, LabSettings, ToyLab, default_steps_per_update
 from genlab.viz import curves_figure
@@ -26,14 +27,17 @@ c = st.columns(4)
 dataset = c[0].selectbox("Toy", TOYS, key="toy", bind="query-params")
 variant = c[1].selectbox("Model", LAB_VARIANTS, key="model", bind="query-params")
 is_vae = variant in ("vae", "beta-vae")
-default_lr = 1e-4 if variant == "wgan-gp" else 1e-3
+preset = make_config(variant, dataset).optim  # the toy preset's optimiser settings
+default_lr = preset.lr
 show_surface = show_mesh = True
 if presenting():
     settings = LabSettings(variant=variant, dataset=dataset, lr=default_lr, beta=4.0 if variant == "beta-vae" else 1.0)
     steps_per_update = default_steps_per_update(variant)
 else:
     lr = c[2].select_slider("Learning rate", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3], value=default_lr,
-                            key=f"lr-{variant}", format_func=lambda v: f"{v:g}")
+                            key=f"lr-{variant}", format_func=lambda v: f"{v:g}",
+                            help="The generator's (or the VAE's)" + (
+                                f"; the discriminator keeps its own, {preset.lr_d:g}" if preset.lr_d else ""))
     hidden = c[3].select_slider("Hidden width", [32, 64, 128, 256], value=128, key="hidden")
     c = st.columns(4)
     batch = c[0].select_slider("Batch size", [32, 64, 128, 256, 512], value=256, key="batch")

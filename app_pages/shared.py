@@ -93,7 +93,10 @@ def run_dataset(run: Run):
 
 def show(samples: torch.Tensor, caption: str | None = None, nrow: int = 8, real: torch.Tensor | None = None,
          download: str | None = None, width: int = 480) -> None:
-    """Show model output as a picture (image grid or scatter), with an optional PNG download."""
+    """Show model output as a picture (image grid or scatter), with an optional PNG download.
+    Presenter mode draws it half as large again."""
+    if presenting():
+        width = width * 3 // 2
     array = picture(samples.detach().cpu(), nrow=nrow, real=real, width=width)
     st.image(array, caption=caption, width="content")
     if download:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from genlab import jobs
+from genlab.runs import list_runs
 from genlab.teaching.kl import Gaussian, Mixture, fit_reverse, gaussian_kl, reverse_kl
 from genlab.teaching.lessons import LESSONS
 
@@ -106,3 +108,15 @@ def test_presenter_mode_enlarges_type_and_hides_controls(page):
         assert not [s for s in at.select_slider if s.label == "Learning rate"]
         at.button[0].click().run()
         assert metric(at, "Step") == "1"
+
+
+def test_a_lesson_launches_its_runs_for_the_class(runs_dir):
+    at = open_page("lessons", lesson="mode-collapse")
+    at.button(key="launch-mode-collapse").click().run()
+    assert not at.exception and "Launched" in at.success[0].value
+    launched = {s.config.name: s for s in list_runs(runs_dir)}
+    assert set(launched) == {"lesson-ring-balanced", "lesson-ring-collapsed"}
+    assert launched["lesson-ring-collapsed"].config.optim.lr_d == 1e-4
+    assert launched["lesson-ring-balanced"].config.optim.lr_d is None
+    for s in launched.values():
+        jobs.cancel(runs_dir, s.run.id)
