@@ -26,6 +26,6 @@ bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/ui_latency.py
 	$(PY) benchmarks/lab_rate.py
 
-# Retrain the demo runs that ship in checkpoints/ (about 20 minutes on a 2-core CPU).
+# Retrain the demo runs that ship in checkpoints/ (about 15 minutes on a 2-core CPU).
 demo-checkpoints: $(VENV)/.installed
 	$(PY) -m genlab.teaching.demos --out checkpoints

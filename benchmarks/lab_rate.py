@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from genlab.teaching.figures import lab_figure  # noqa: E402
 from genlab.teaching.lab import LabSettings, ToyLab, default_steps_per_update  # noqa: E402
 from genlab.viz import curves_figure  # noqa: E402
-from tests.streamlit_server import CHROMIUM, FLAGS, streamlit_server  # noqa: E402
+from tests.streamlit_server import chromium_page, streamlit_server  # noqa: E402
 
 def bare_rate(variant: str, toy: str, seconds: float) -> float:
     """Updates per second of the work alone: k steps, the mode count, both figures as JSON."""
@@ -38,12 +38,10 @@ def bare_rate(variant: str, toy: str, seconds: float) -> float:
 
 def browser_rate(url: str, variant: str, toy: str, seconds: float) -> float:
     """Updates per second seen in Chromium: the Step metric's growth while playing."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     k = default_steps_per_update(variant)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    with chromium_page(height=1400) as page:
         page.goto(f"{url}/lab?toy={toy}&model={variant}")
         value = page.get_by_test_id("stMetricValue").first
         expect(value).to_have_text("0", timeout=60_000)
@@ -52,7 +50,6 @@ def browser_rate(url: str, variant: str, toy: str, seconds: float) -> float:
         first, start = int(value.inner_text()), time.perf_counter()
         page.wait_for_timeout(seconds * 1000)
         last, elapsed = int(value.inner_text()), time.perf_counter() - start
-        browser.close()
     return (last - first) / k / elapsed
 
 

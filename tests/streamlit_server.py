@@ -1,5 +1,5 @@
-"""`streamlit run app.py` on a free localhost port, for the browser tests and the lab-rate
-benchmark; and the flags Debian's Chromium needs to run headless here."""
+"""`streamlit run app.py` on a free localhost port and a page in Debian's Chromium, for the
+browser tests and the lab-rate benchmark."""
 
 from __future__ import annotations
 
@@ -50,3 +50,18 @@ def streamlit_server(runs: Path, data: Path, log_path: Path) -> Iterator[str]:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+
+
+@contextmanager
+def chromium_page(width: int = 1400, height: int = 1600) -> Iterator:
+    """A Playwright page in Debian's headless Chromium (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.set_default_timeout(60_000)
+            yield page
+        finally:
+            browser.close()

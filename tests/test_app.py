@@ -1,10 +1,8 @@
 """Every page through Streamlit's AppTest, over runs made by tiny real training."""
 
 import time
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from genlab.data import load_dataset
 from genlab.metrics.report import evaluate_model, read_evaluations, record_evaluation
@@ -12,8 +10,8 @@ from genlab.runs import create_run, list_runs, open_run
 from genlab.snapshots import load_model
 from genlab.train import Trainer
 from tests.conftest import tiny_config
+from tests.pages import open_page
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +53,6 @@ def app(shared_runs, monkeypatch):
     root, made = shared_runs
     monkeypatch.setenv("GENLAB_RUNS", str(root))
     monkeypatch.setenv("GENLAB_DATA", str(root.parent / "data"))
-
-    def open_page(page: str, **params) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=120)
-        at.switch_page(f"app_pages/{page}.py")
-        for key, value in params.items():
-            at.query_params[key] = value
-        at.run()
-        assert not at.exception, [e.message for e in at.exception]
-        return at
 
     return open_page, made
 

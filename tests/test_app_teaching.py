@@ -4,7 +4,6 @@ tests/test_demos.py.)"""
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,19 +12,7 @@ from genlab import jobs
 from genlab.runs import list_runs
 from genlab.teaching.kl import Gaussian, Mixture, fit_reverse, gaussian_kl, reverse_kl
 from genlab.teaching.lessons import LESSONS
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-def open_page(page: str, **params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(f"app_pages/{page}.py")
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
+from tests.pages import open_page
 
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)

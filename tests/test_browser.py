@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.streamlit_server import CHROMIUM, FLAGS, ROOT, streamlit_server
+from tests.streamlit_server import CHROMIUM, ROOT, chromium_page, streamlit_server
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -21,14 +21,11 @@ def server(tmp_path):
 
 
 def test_launch_a_run_watch_it_and_walk_its_latent_space(server):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, runs = server
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.set_default_timeout(60_000)
+    with chromium_page(height=1600) as page:
 
         page.goto(f"{url}/train")
         steps = page.get_by_label("Steps", exact=True)
@@ -55,7 +52,6 @@ def test_launch_a_run_watch_it_and_walk_its_latent_space(server):
         expect(page.get_by_text("t = 0.65")).to_be_visible()
         assert "t=0.65" in page.url  # the view's state is in the link
         page.screenshot(path=str(ARTIFACTS / "e2e-latent.png"), full_page=True)
-        browser.close()
     shutil.copy(runs / run_id / "snapshots" / "step_0000300.png", ARTIFACTS / "e2e-samples.png")
 
 
@@ -77,14 +73,11 @@ def make_zip(path: Path) -> None:
 
 
 def test_upload_a_zip_of_images_and_train_on_it(server, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, runs = server
     make_zip(tmp_path / "shapes.zip")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.set_default_timeout(60_000)
+    with chromium_page(height=1600) as page:
         page.goto(f"{url}/train")
         page.get_by_label("Dataset").click()
         page.get_by_role("option", name=re.compile("^folder")).click()
@@ -104,7 +97,6 @@ def test_upload_a_zip_of_images_and_train_on_it(server, tmp_path):
         page.wait_for_url(re.compile(r".*/runs\?run="))
         run_id = re.search(r"run=([^&]+)", page.url).group(1)
         expect(page.get_by_text(re.compile(r"completed · step 30/30"))).to_be_visible(timeout=120_000)
-        browser.close()
     info = (runs / run_id / "dataset.json").read_text()
     assert '"circles"' in info and '"squares"' in info
 
@@ -114,14 +106,11 @@ def step_value(page) -> int:
 
 
 def test_the_2d_lab_plays_live_and_pauses(server):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, _ = server
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1400})
-        page.set_default_timeout(60_000)
+    with chromium_page(height=1400) as page:
         page.goto(f"{url}/lab?toy=grid&model=gan&present=true")
         expect(page.get_by_test_id("stMetricLabel").filter(has_text="Modes captured")).to_be_visible(timeout=60_000)
         assert step_value(page) == 0
@@ -138,4 +127,3 @@ def test_the_2d_lab_plays_live_and_pauses(server):
         assert step_value(page) == paused
         assert "present=true" in page.url and "toy=grid" in page.url
         page.screenshot(path=str(ARTIFACTS / "e2e-lab.png"), full_page=True)
-        browser.close()

@@ -13,10 +13,10 @@ from genlab.snapshots import load_model
 from genlab.teaching.demos import DEMOS, MAX_TOTAL_BYTES, demo_runs, total_bytes
 from genlab.teaching.lessons import LESSONS
 from tests.conftest import needs_fashion
+from tests.pages import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ROOT / "checkpoints"
-APP = str(ROOT / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +61,9 @@ def test_the_ring_demos_show_collapse_next_to_coverage():
     assert collapsed["modes_captured"] <= 2
 
 
-def open_page(runs_folder: Path, monkeypatch, page: str, **params) -> AppTest:
+def open_demo_page(runs_folder: Path, monkeypatch, page: str, **params) -> AppTest:
     monkeypatch.setenv("GENLAB_RUNS", str(runs_folder))
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.switch_page(f"app_pages/{page}.py")
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
+    at = open_page(page, **params)
     assert not at.error, [e.value for e in at.error]
     return at
 
@@ -78,24 +73,24 @@ def images(at: AppTest) -> int:
 
 
 def test_home_samples_and_compare_show_the_demos(demos_dir, monkeypatch):
-    at = open_page(demos_dir, monkeypatch, "home")
+    at = open_demo_page(demos_dir, monkeypatch, "home")
     assert len(list_runs(demos_dir)) == len(DEMOS)
     assert any("demo-dcgan-fashion" in str(link.proto.query_string) for link in at.get("page_link"))
-    at = open_page(demos_dir, monkeypatch, "samples", runs="demo-dcgan-fashion")
+    at = open_demo_page(demos_dir, monkeypatch, "samples", runs="demo-dcgan-fashion")
     assert images(at) >= 1
-    at = open_page(demos_dir, monkeypatch, "compare", gan="demo-dcgan-fashion", vae="demo-vae-fashion")
+    at = open_demo_page(demos_dir, monkeypatch, "compare", gan="demo-dcgan-fashion", vae="demo-vae-fashion")
     assert images(at) == 4
     assert "Same latent size" in " ".join(c.value for c in at.caption)
 
 
 @needs_fashion
 def test_latent_page_walks_the_demo_vae(demos_dir, monkeypatch):
-    at = open_page(demos_dir, monkeypatch, "latent", run="demo-vae-2d-fashion")
+    at = open_demo_page(demos_dir, monkeypatch, "latent", run="demo-vae-2d-fashion")
     assert images(at) >= 2
 
 
 def test_learn_page_shows_evidence_from_the_demos(demos_dir, monkeypatch):
-    at = open_page(demos_dir, monkeypatch, "learn")
+    at = open_demo_page(demos_dir, monkeypatch, "learn")
     assert at.selectbox(key="gan").value == "demo-dcgan-fashion"
     assert at.selectbox(key="vae").value == "demo-vae-fashion"
     assert images(at) == 4  # two grids, two strips
@@ -104,7 +99,7 @@ def test_learn_page_shows_evidence_from_the_demos(demos_dir, monkeypatch):
 
 @pytest.mark.parametrize("slug", list(LESSONS))
 def test_each_lesson_runs_on_the_demos(demos_dir, monkeypatch, slug):
-    at = open_page(demos_dir, monkeypatch, "lessons", lesson=slug)
+    at = open_demo_page(demos_dir, monkeypatch, "lessons", lesson=slug)
     assert at.title[0].value == LESSONS[slug].title
     assert images(at) >= 2
     assert not at.warning

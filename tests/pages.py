@@ -1,0 +1,20 @@
+"""Opening one page of the app in Streamlit's AppTest, as the page tests do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def open_page(page: str, **params: str) -> AppTest:
+    """Run app.py on `app_pages/<page>.py` with the given URL parameters; fail on an exception."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page(f"app_pages/{page}.py")
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
