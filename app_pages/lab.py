@@ -35,17 +35,17 @@ if presenting():
     steps_per_update = default_steps_per_update(variant)
 else:
     lr = c[2].select_slider("Learning rate", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3], value=default_lr,
-                            key=f"lr-{variant}", format_func=lambda v: f"{v:g}",
+                            key=f"lr-{variant}", format_func=lambda v: f"{v:g}", bind="query-params",
                             help="The generator's (or the VAE's)" + (
                                 f"; the discriminator keeps its own, {preset.lr_d:g}" if preset.lr_d else ""))
-    hidden = c[3].select_slider("Hidden width", [32, 64, 128, 256], value=128, key="hidden")
+    hidden = c[3].select_slider("Hidden width", [32, 64, 128, 256], value=128, key="hidden", bind="query-params")
     c = st.columns(4)
-    batch = c[0].select_slider("Batch size", [32, 64, 128, 256, 512], value=256, key="batch")
-    beta = c[1].select_slider("β (VAE)", [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], key="beta",
+    batch = c[0].select_slider("Batch size", [32, 64, 128, 256, 512], value=256, key="batch", bind="query-params")
+    beta = c[1].select_slider("β (VAE)", [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], key="beta", bind="query-params",
                               value=4.0 if variant == "beta-vae" else 1.0, disabled=not is_vae)
     steps_per_update = c[2].slider("Steps per update", 1, 50, default_steps_per_update(variant),
-                                   key=f"per-update-{variant}")
-    seed = int(c[3].number_input("Seed", 0, 10_000, 0, key="lab-seed"))
+                                   key=f"per-update-{variant}", bind="query-params")
+    seed = int(c[3].number_input("Seed", 0, 10_000, 0, key="lab-seed", bind="query-params"))
     c = st.columns(4)
     show_surface = c[0].toggle("Density" if is_vae else "Decision surface", value=True, key="surface")
     show_mesh = c[1].toggle("Grid of z", value=True, key="mesh", help="The image of a square grid of latent codes")

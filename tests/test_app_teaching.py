@@ -107,3 +107,12 @@ def test_a_lesson_launches_its_runs_for_the_class(runs_dir):
     assert launched["lesson-ring-balanced"].config.optim.lr_d is None
     for s in launched.values():
         jobs.cancel(runs_dir, s.run.id)
+
+
+def test_a_lab_link_opens_exactly_that_view():
+    at = open_page("lab", toy="grid", model="wgan-gp", **{"lr-wgan-gp": "0.0005", "hidden": "64",
+                                                          "per-update-wgan-gp": "3", "lab-seed": "3"})
+    lab = at.session_state["lab"]
+    assert (lab.settings.dataset, lab.settings.variant, lab.settings.lr, lab.settings.hidden, lab.settings.seed) == \
+        ("grid", "wgan-gp", 5e-4, 64, 3)
+    assert at.slider(key="per-update-wgan-gp").value == 3
