@@ -103,3 +103,9 @@ def test_each_lesson_runs_on_the_demos(demos_dir, monkeypatch, slug):
     assert at.title[0].value == LESSONS[slug].title
     assert images(at) >= 2
     assert not at.warning
+
+
+def test_runs_page_keeps_a_demo_run(demos_dir, monkeypatch):
+    at = open_demo_page(demos_dir, monkeypatch, "runs", run="demo-gan-ring")
+    assert not [b for b in at.button if b.key == "delete"]
+    assert any("ships with GenLab" in c.value for c in at.caption)
