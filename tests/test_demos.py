@@ -75,7 +75,10 @@ def images(at: AppTest) -> int:
 def test_home_samples_and_compare_show_the_demos(demos_dir, monkeypatch):
     at = open_demo_page(demos_dir, monkeypatch, "home")
     assert len(list_runs(demos_dir)) == len(DEMOS)
-    assert any("demo-dcgan-fashion" in str(link.proto.query_string) for link in at.get("page_link"))
+    compare = next(link for link in at.get("page_link") if link.proto.page.endswith("compare"))
+    # A GAN and a VAE on the same data with the same latent size (not the 2-D VAE).
+    assert compare.proto.query_string in ("gan=demo-dcgan-fashion&vae=demo-vae-fashion",
+                                          "gan=demo-dcgan-fashion&vae=demo-beta4-vae-fashion")
     at = open_demo_page(demos_dir, monkeypatch, "samples", runs="demo-dcgan-fashion")
     assert images(at) >= 1
     at = open_demo_page(demos_dir, monkeypatch, "compare", gan="demo-dcgan-fashion", vae="demo-vae-fashion")
