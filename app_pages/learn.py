@@ -3,7 +3,6 @@ in practice — with every claim next to live evidence, and a widget for the two
 
 import streamlit as st
 
-from genlab.teaching.demos import DEMO_PREFIX
 from genlab.teaching.figures import gaussians_figure, kl_fits_figure
 from genlab.teaching.kl import Gaussian, Mixture, fit_forward, fit_reverse, gaussian_kl, kl_numeric
 from app_pages import evidence
@@ -53,9 +52,9 @@ def evidence_section() -> None:
     st.caption("From the demo runs that ship with GenLab (`checkpoints/demo-*`), or pick your own runs.")
     c1, c2 = st.columns(2)
     with c1:
-        gan = pick_run("GAN run", key="gan", family="gan", prefer=f"{DEMO_PREFIX}dcgan-fashion")
+        gan = pick_run("GAN run", key="gan", family="gan", prefer="demo-dcgan-fashion")
     with c2:
-        vae = pick_run("VAE run", key="vae", family="vae", prefer=f"{DEMO_PREFIX}vae-fashion")
+        vae = pick_run("VAE run", key="vae", family="vae", prefer="demo-vae-fashion")
     if gan is None or vae is None:
         st.info("The evidence needs a GAN run and a VAE run with snapshots: `make demo-checkpoints` "
                 "makes the demo runs, or train your own on the Train page.")
@@ -83,7 +82,7 @@ def evidence_section() -> None:
     evidence.strip(gan, seed, seed + 1)
     evidence.strip(vae, seed, seed + 1)
     st.page_link("app_pages/latent.py", label="Where the test images land in a VAE's 2-D latent space",
-                 icon=":material/linear_scale:", query_params={"run": f"{DEMO_PREFIX}vae-2d-fashion"})
+                 icon=":material/linear_scale:", query_params={"run": "demo-vae-2d-fashion"})
 
 
 guard(evidence_section)

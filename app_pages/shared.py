@@ -47,11 +47,10 @@ def run_label(run_id: str, summaries: list[RunSummary]) -> str:
     return f"{s.config.model.variant} on {s.config.data.name}, {s.state}"
 
 
-def pick_run(label: str, key: str, family: str | None = None, prefer: str | None = None,
-             dataset: str | None = None) -> Run | None:
-    """A select box of viewable runs (optionally of one family and dataset), bound to the URL
-    parameter `key`; it starts on `prefer` when that run is there, else on the newest run."""
-    summaries = [s for s in viewable_runs(family) if dataset is None or s.config.data.name == dataset]
+def pick_run(label: str, key: str, family: str | None = None, prefer: str | None = None) -> Run | None:
+    """A select box of viewable runs (optionally of one family), bound to the URL parameter
+    `key`; it starts on `prefer` when that run is there, else on the newest run."""
+    summaries = viewable_runs(family)
     if not summaries:
         st.info("No run to show yet. Launch one on the **Train** page.")
         return None

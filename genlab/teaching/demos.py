@@ -28,7 +28,6 @@ from genlab.snapshots import load_model
 from genlab.train import ProgressCallback, Trainer, dataset_for
 
 MAX_TOTAL_BYTES = 20_000_000  # the "at most 20 MB"
-DEMO_PREFIX = "demo-"
 
 
 @dataclass(frozen=True)
