@@ -52,31 +52,29 @@ def mode_collapse(runs: dict[str, Run]) -> None:
                  query_params={"toy": "ring", "model": "gan"})
 
 
-def beta(runs: dict[str, Run]) -> None:
+def side_by_side(runs: dict[str, Run], metrics: tuple[str, ...], vae_views: bool = False) -> None:
+    """Each run in a column, from the same seed: samples, a walk, the chosen numbers; with
+    `vae_views` also reconstructions and the KL per latent dimension."""
     seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
-    cols = st.columns(2)
-    for col, (role, run) in zip(cols, runs.items()):
+    for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
         with col:
             st.markdown(f"#### {role}")
-            evidence.reconstructions(run)
+            if vae_views:
+                evidence.reconstructions(run)
             evidence.samples(run, seed)
             evidence.strip(run, seed, seed + 1)
-            figure = kl_per_dim_figure(run.metrics())
+            figure = kl_per_dim_figure(run.metrics()) if vae_views else None
             if figure is not None:
                 st.plotly_chart(figure, key=f"kl-{role}")
-            evidence.numbers(run, ("fid", "fid_floor", "precision", "recall", "recon", "kl"), key=f"numbers-{role}")
+            evidence.numbers(run, metrics, key=f"numbers-{role}")
+
+
+def beta(runs: dict[str, Run]) -> None:
+    side_by_side(runs, ("fid", "fid_floor", "precision", "recall", "recon", "kl"), vae_views=True)
 
 
 def gan_vs_vae(runs: dict[str, Run]) -> None:
-    seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
-    cols = st.columns(2)
-    for col, (role, run) in zip(cols, runs.items()):
-        with col:
-            st.markdown(f"#### {role}")
-            evidence.samples(run, seed)
-            evidence.strip(run, seed, seed + 1)
-            evidence.numbers(run, ("fid", "fid_floor", "precision", "recall", "classes_covered", "elbo"),
-                             key=f"numbers-{role}")
+    side_by_side(runs, ("fid", "fid_floor", "precision", "recall", "classes_covered", "elbo"))
     st.page_link("app_pages/compare.py", label="Open both in Compare", icon=":material/compare:",
                  query_params={"gan": runs["GAN"].id, "vae": runs["VAE"].id})
 

@@ -93,7 +93,8 @@ def fit_reverse(p: Mixture) -> Gaussian:
     """argmin_q KL(q || p) over Gaussians q, by L-BFGS from a start on each mode and one on
     the forward fit; the lowest of the three wins (the objective has a local minimum per
     mode once the modes are apart)."""
-    starts = [(p.m1, p.std), (p.m2, p.std), (fit_forward(p).mean, fit_forward(p).std)]
+    forward = fit_forward(p)
+    starts = [(p.m1, p.std), (p.m2, p.std), (forward.mean, forward.std)]
     best = None
     for mean, std in starts:
         res = minimize(lambda v: reverse_kl(Gaussian(v[0], math.exp(v[1])), p),

@@ -9,9 +9,12 @@ of real runs, so what it shows is what a run does.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from genlab.data import load_dataset
 from genlab.metrics.modes import mode_coverage
@@ -32,6 +35,19 @@ def default_steps_per_update(variant: str) -> int:
     """Training steps between two redraws: about 30 ms of training on one CPU thread
     (a WGAN-GP step does 5 critic updates with a gradient penalty, about 6x a GAN step)."""
     return 1 if variant == "wgan-gp" else 5
+
+
+@contextmanager
+def _viewing(module: nn.Module) -> Iterator[nn.Module]:
+    """`module` in eval mode (no spectral-norm power iteration) without gradients, for a view;
+    its previous mode afterwards."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield module
+    finally:
+        module.train(was_training)
 
 
 @dataclass(frozen=True)
@@ -102,11 +118,9 @@ class ToyLab:
         yy, xx = torch.meshgrid(axis, axis, indexing="ij")
         return axis, torch.stack([xx.flatten(), yy.flatten()], dim=1)
 
-    @torch.no_grad()
     def generated(self, n: int = VIEW_POINTS, seed: int = 0) -> torch.Tensor:
         return self.model.sample(n, seed)
 
-    @torch.no_grad()
     def decision_surface(self, resolution: int = RESOLUTION) -> torch.Tensor:
         """A GAN's discriminator over the window: D(x) as a probability for the logistic
         losses, the raw critic score otherwise. A packing discriminator judges each point
@@ -114,55 +128,47 @@ class ToyLab:
         if self.family != "gan":
             raise ValueError("only a GAN has a discriminator")
         _, points = self.grid(resolution)
-        D = self.model.discriminator.eval()
-        scores = D(points.repeat(1, self.model.config.pack), None)
-        D.train()
+        with _viewing(self.model.discriminator) as D:
+            scores = D(points.repeat(1, self.model.config.pack), None)
         if self.model.config.loss in ("minimax", "non-saturating"):
             scores = torch.sigmoid(scores)
         return scores.reshape(resolution, resolution)
 
-    @torch.no_grad()
     def generator_mesh(self, lines: int = 13, points_per_line: int = 40, span: float = 2.5) -> list[torch.Tensor]:
         """The image under G (or the decoder's mean) of a square grid of z in [-span, span]^2
         (the first two latent dimensions; the rest held at 0): a list of 2-D polylines."""
-        self.model.eval()
         d = self.model.latent_dim
         ticks, along = torch.linspace(-span, span, lines), torch.linspace(-span, span, points_per_line)
         polylines = []
-        for horizontal in (True, False):
-            for t in ticks:
-                z = torch.zeros(points_per_line, d)
-                z[:, 0], z[:, min(1, d - 1)] = (along, t) if horizontal else (t, along)
-                polylines.append(self.model.generate(z))
-        self.model.train()
+        with _viewing(self.model) as model:
+            for horizontal in (True, False):
+                for t in ticks:
+                    z = torch.zeros(points_per_line, d)
+                    z[:, 0], z[:, min(1, d - 1)] = (along, t) if horizontal else (t, along)
+                    polylines.append(model.generate(z))
         return polylines
 
-    @torch.no_grad()
     def encoder_means(self) -> torch.Tensor:
         """A VAE's posterior means mu(x) of the shown real points."""
-        self.model.eval()
-        mu, _ = self.model.encode(self.real)
-        self.model.train()
+        with _viewing(self.model) as model:
+            mu, _ = model.encode(self.real)
         return mu
 
-    @torch.no_grad()
     def decoder_density(self, resolution: int = RESOLUTION, n_z: int = 512) -> torch.Tensor:
         """A VAE's model density over the window, by Monte Carlo over the prior:
         p(x) = E_{z ~ N(0, I)}[N(x; mu(z), sigma^2 I)] ~ (1/K) sum_k N(x; mu(z_k), sigma^2 I)."""
         if self.family != "vae":
             raise ValueError("only a VAE has a decoder density")
         _, points = self.grid(resolution)
-        self.model.eval()
-        means = self.model.generate(noise(n_z, self.model.latent_dim, seed=0))
-        self.model.train()
-        log_sigma = self.model.decoder.log_sigma
-        # log N(x; m, s^2 I) in 2-D = -|x - m|^2 / (2 s^2) - 2 log s - log(2 pi)
-        sq = torch.cdist(points, means) ** 2
-        log_n = -sq / (2 * torch.exp(2 * log_sigma)) - 2 * log_sigma - math.log(2 * math.pi)
-        density = torch.logsumexp(log_n, dim=1).exp() / n_z
+        with _viewing(self.model) as model:
+            means = model.generate(noise(n_z, model.latent_dim, seed=0))
+            log_sigma = model.decoder.log_sigma
+            # log N(x; m, s^2 I) in 2-D = -|x - m|^2 / (2 s^2) - 2 log s - log(2 pi)
+            sq = torch.cdist(points, means) ** 2
+            log_n = -sq / (2 * torch.exp(2 * log_sigma)) - 2 * log_sigma - math.log(2 * math.pi)
+            density = torch.logsumexp(log_n, dim=1).exp() / n_z
         return density.reshape(resolution, resolution)
 
-    @torch.no_grad()
     def modes(self) -> dict[str, float] | None:
         """Modes captured and high-quality share (PacGAN protocol); None for toys without modes."""
         if self.data.modes is None:
