@@ -38,6 +38,11 @@ _WGAN_OPTIM = dict(lr=1e-4, beta1=0.0, beta2=0.9)
 # the SAGAN settings (Zhang et al. 2019: G 1e-4, D 4e-4, Adam(0, 0.9)) captured 6 of 8 modes
 # in 3,000 steps. See docs/benchmarks.md.
 _HINGE_SN_OPTIM = dict(lr=1e-4, lr_d=4e-4, beta1=0.0, beta2=0.9)
+# R1 (gamma 0.1) on the toys: every grid mode on five of five seeds at 10,000 steps where the
+# plain GAN drops some, but the modes sharpen slowly, so a longer run with the learning rate
+# decayed to 0 (five seeds: every mode, 96.7% high quality on the grid, 97.4% on the ring).
+# See docs/benchmarks.md.
+_R1_TOY_SCHEDULE = dict(steps=16_000, lr_schedule="linear")
 
 
 def dataset_group(dataset: str) -> str:
@@ -71,6 +76,8 @@ def make_config(variant: str, dataset: str, **overrides: Any) -> RunConfig:
         values.update(_WGAN_OPTIM)
     elif values.get("loss") == "hinge" and values.get("spectral_norm"):
         values.update(_HINGE_SN_OPTIM)
+    if values.get("r1_weight") and key[1] == "points":
+        values.update(_R1_TOY_SCHEDULE)
     sections = (ModelConfig, DataConfig, OptimConfig, ScheduleConfig)
     known = {f for klass in sections for f in klass.__dataclass_fields__} | {"name"}
     unknown = set(overrides) - known

@@ -7,6 +7,7 @@ from genlab.config import ConfigError
 from genlab.data import load_dataset
 from genlab.models import VARIANTS, build_model, check_fits_data, gan_losses
 from genlab.models.vae import VAE
+from genlab.presets import make_config
 from genlab.train import BatchSampler
 from tests.conftest import tiny_config
 
@@ -151,3 +152,13 @@ def test_models_that_cannot_fit_the_data_are_refused(variant, kind, shape, class
     config.likelihood = "bernoulli"
     with pytest.raises(ConfigError, match=message):
         check_fits_data(config, kind, shape, classes)
+
+
+def test_the_r1_gan_trains_longer_with_decay_on_the_toys_only():
+    toy = make_config("gan-r1", "grid")
+    assert (toy.model.r1_weight, toy.schedule.steps, toy.optim.lr_schedule) == (0.1, 16_000, "linear")
+    images = make_config("gan-r1", "fashion-mnist")
+    assert images.model.r1_weight == 0.1
+    assert (images.schedule.steps, images.optim.lr_schedule) == (make_config("gan", "fashion-mnist").schedule.steps,
+                                                                "constant")
+    assert make_config("gan-r1", "grid", steps=100).schedule.steps == 100  # an explicit length wins

@@ -26,6 +26,8 @@ class Variant:
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in [
     Variant("gan", "gan", "mlp", "MLP GAN, non-saturating loss (Goodfellow et al. 2014)"),
+    Variant("gan-r1", "gan", "mlp", "MLP GAN, non-saturating loss with the R1 penalty on D "
+            "(Mescheder et al. 2018)", {"r1_weight": 0.1}),
     Variant("minimax-gan", "gan", "mlp", "MLP GAN with the original saturating minimax loss",
             {"loss": "minimax"}),
     Variant("lsgan", "gan", "mlp", "MLP GAN with the least-squares loss (Mao et al. 2017)",

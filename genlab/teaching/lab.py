@@ -23,7 +23,7 @@ from genlab.presets import make_config
 from genlab.train import BatchSampler, check_config
 
 TOYS = ("ring", "grid", "spiral", "moons")
-LAB_VARIANTS = ("gan", "minimax-gan", "lsgan", "hinge-sn", "wgan-gp", "pacgan2", "vae", "beta-vae")
+LAB_VARIANTS = ("gan", "gan-r1", "minimax-gan", "lsgan", "hinge-sn", "wgan-gp", "pacgan2", "vae", "beta-vae")
 # Points shown per view and samples scored for modes (the PacGAN protocol uses 2,500).
 VIEW_POINTS = 500
 MODE_SAMPLES = 2500
