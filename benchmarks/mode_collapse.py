@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from genlab.data import load_dataset  # noqa: E402
+from genlab.data import Dataset, load_dataset  # noqa: E402
 from genlab.metrics.modes import mode_coverage  # noqa: E402
 from genlab.presets import make_config  # noqa: E402
 from genlab.rejection import fit_rejection_sampler  # noqa: E402
@@ -50,15 +50,14 @@ def mean_se(values: list[float]) -> tuple[float, float]:
     return mean, se
 
 
-def one_run(variant: str, dataset: str, seed: int, steps: int | None, root: Path, drs: bool) -> dict:
+def one_run(variant: str, data: Dataset, seed: int, steps: int | None, root: Path, drs: bool) -> dict:
     """Train one seed; its mode coverage, seconds, and (with drs) the same after rejection."""
-    run = create_run(root, make_config(variant, dataset, seed=seed, steps=steps, n_snapshots=1,
+    run = create_run(root, make_config(variant, data.name, seed=seed, steps=steps, n_snapshots=1,
                                        log_every=100, device="cpu"))
     start = time.perf_counter()
     assert Trainer(run).train() == "completed", run.status()
     out = {"seconds": time.perf_counter() - start}
     model, _ = load_model(run)
-    data = load_dataset(dataset)
     out["raw"] = mode_coverage(model.sample(2500, seed=1000 + seed), data.modes, data.mode_std)
     if drs and model.family == "gan":
         start = time.perf_counter()
@@ -69,12 +68,12 @@ def one_run(variant: str, dataset: str, seed: int, steps: int | None, root: Path
     return out
 
 
-def row(dataset: str, name: str, results: list[dict], seconds: list[float], extra: str = "") -> str:
+def row(dataset: str, name: str, results: list[dict], seconds: list[float], acceptance: str = "") -> str:
     modes, modes_se = mean_se([r["modes_captured"] for r in results])
     hq, hq_se = mean_se([100 * r["high_quality"] for r in results])
     total = results[0]["modes_total"]
     return (f"| {dataset} | {name} | {modes:.1f} ± {modes_se:.1f} of {total} | {hq:.1f} ± {hq_se:.1f}% "
-            f"| {statistics.fmean(seconds):.0f} |{extra}")
+            f"| {statistics.fmean(seconds):.0f} | {acceptance} |")
 
 
 def main() -> None:
@@ -93,14 +92,14 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for dataset in args.datasets.split(","):
+            data = load_dataset(dataset)
             for variant in args.variants.split(","):
-                runs = [one_run(variant, dataset, s, args.steps, Path(tmp), args.drs) for s in range(args.seeds)]
-                print(row(dataset, variant, [r["raw"] for r in runs], [r["seconds"] for r in runs], " |"),
-                      flush=True)
+                runs = [one_run(variant, data, s, args.steps, Path(tmp), args.drs) for s in range(args.seeds)]
+                print(row(dataset, variant, [r["raw"] for r in runs], [r["seconds"] for r in runs]), flush=True)
                 if "drs" in runs[0]:
                     acceptance = statistics.fmean(r["acceptance"] for r in runs)
                     print(row(dataset, f"{variant} + DRS", [r["drs"] for r in runs],
-                              [r["seconds"] + r["drs_seconds"] for r in runs], f" {100 * acceptance:.0f}% |"),
+                              [r["seconds"] + r["drs_seconds"] for r in runs], f"{100 * acceptance:.0f}%"),
                           flush=True)
     print("\nPublished (PacGAN Table 1, modes captured, high quality):")
     for (dataset, name), value in PUBLISHED.items():

@@ -66,7 +66,8 @@ def make_config(variant: str, dataset: str, **overrides: Any) -> RunConfig:
         raise ConfigError(f"unknown model {variant!r}; allowed: {', '.join(VARIANTS)}")
     v = VARIANTS[variant]
     arch = overrides.get("arch") or v.arch
-    key = (v.family, dataset_group(dataset), arch)
+    group = dataset_group(dataset)
+    key = (v.family, group, arch)
     if key not in _DEFAULTS:
         raise ConfigError(f"{variant} with the {arch} architecture needs 28, 32 or 64 px images, "
                           f"not {dataset}; use an MLP variant (gan, vae, ...)")
@@ -76,7 +77,7 @@ def make_config(variant: str, dataset: str, **overrides: Any) -> RunConfig:
         values.update(_WGAN_OPTIM)
     elif values.get("loss") == "hinge" and values.get("spectral_norm"):
         values.update(_HINGE_SN_OPTIM)
-    if values.get("r1_weight") and key[1] == "points":
+    if values.get("r1_weight") and group == "points":
         values.update(_R1_TOY_SCHEDULE)
     sections = (ModelConfig, DataConfig, OptimConfig, ScheduleConfig)
     known = {f for klass in sections for f in klass.__dataclass_fields__} | {"name"}

@@ -76,11 +76,12 @@ def fit_rejection_sampler(model: GAN, real: torch.Tensor, steps: int = 2000, bat
         raise RejectionError(f"the quantile must be in (0, 1], not {quantile}")
     if len(real) < 2:
         raise RejectionError("rejection sampling needs real data to compare against")
-    torch.manual_seed(seed)
     device = model.device
     model.eval()
-    critic = Critic(replace(model.config, pack=1, spectral_norm=False, conditional=False),
-                    model.data_shape, 0).to(device)
+    with torch.random.fork_rng(devices=[]):  # leave the caller's random stream alone
+        torch.manual_seed(seed)
+        critic = Critic(replace(model.config, pack=1, spectral_norm=False, conditional=False),
+                        model.data_shape, 0).to(device)
     opt = torch.optim.Adam(critic.parameters(), lr=lr, betas=(0.5, 0.999))
     gen = torch.Generator().manual_seed(seed)
     for _ in range(steps):
@@ -94,8 +95,7 @@ def fit_rejection_sampler(model: GAN, real: torch.Tensor, steps: int = 2000, bat
         loss.backward()
         opt.step()
     critic.eval()
-    sampler = RejectionSampler(model, critic, ceiling=0.0)
     with torch.no_grad():
         pool = model.generate(torch.randn(10_000, model.latent_dim, generator=gen).to(device))
-        sampler.ceiling = float(torch.quantile(sampler.log_ratio(pool).float().cpu(), quantile))
-    return sampler
+        ceiling = float(torch.quantile(critic(pool, None).float().cpu(), quantile))
+    return RejectionSampler(model, critic, ceiling)
