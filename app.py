@@ -7,8 +7,9 @@ import torch
 
 from genlab import jobs
 from genlab.device import describe, pick_device
+from genlab.overview import progress
 from genlab.runs import list_runs
-from app_pages.shared import PRESENTER_CSS, runs_dir
+from app_pages.components.shared import PRESENTER_CSS, runs_dir
 
 st.set_page_config(page_title="GenLab", page_icon=":material/blur_on:", layout="wide")
 
@@ -26,17 +27,21 @@ def reconcile_on_start(path: str) -> list[str]:
 
 reconcile_on_start(str(runs_dir().resolve()))
 
-PAGES = [
-    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),
-    st.Page("app_pages/lessons.py", title="Lessons", icon=":material/co_present:"),
-    st.Page("app_pages/lab.py", title="2-D lab", icon=":material/scatter_plot:"),
-    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:"),
-    st.Page("app_pages/samples.py", title="Samples", icon=":material/grid_view:"),
-    st.Page("app_pages/latent.py", title="Latent space", icon=":material/linear_scale:"),
-    st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
-]
+PAGES = {
+    "": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Teach": [
+        st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),
+        st.Page("app_pages/lessons.py", title="Lessons", icon=":material/co_present:"),
+        st.Page("app_pages/lab.py", title="2-D lab", icon=":material/scatter_plot:"),
+    ],
+    "Train and inspect": [
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("app_pages/runs.py", title="Runs", icon=":material/monitoring:"),
+        st.Page("app_pages/samples.py", title="Samples", icon=":material/grid_view:"),
+        st.Page("app_pages/latent.py", title="Latent space", icon=":material/linear_scale:"),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
+    ],
+}
 page = st.navigation(PAGES)
 
 
@@ -49,9 +54,8 @@ def sidebar_status() -> None:
     if not active:
         st.caption("No run is training.")
     for s in active:
-        total = max(1, int(s.status.get("total_steps") or 1))
-        step = int(s.status.get("step") or 0)
-        st.progress(min(1.0, step / total), text=f"{s.run.id} · {s.state} · {step}/{total}")
+        p = progress(s.status)
+        st.progress(p.fraction, text=f"{s.run.id} · {s.state} · {p.step}/{p.total}")
 
 
 with st.sidebar:

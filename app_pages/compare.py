@@ -4,12 +4,10 @@ import streamlit as st
 import torch
 
 from genlab.latent import interpolate
-from genlab.models import noise
+from genlab.models import curves_for, noise
 from genlab.viz import curves_figure
-from app_pages.metrics_view import show_evaluation
-from app_pages.shared import guard, model_at, pick_run, show
-
-METRIC_KEYS = {"gan": ["loss_d", "loss_g"], "vae": ["recon", "kl"]}
+from app_pages.components.metrics_view import show_evaluation
+from app_pages.components.shared import guard, model_at, pick_run, show
 
 
 def page() -> None:
@@ -49,8 +47,9 @@ def page() -> None:
                 f"- parameters: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n"
                 f"- trained {status.get('step', 0)} steps in {float(status.get('elapsed_s') or 0):.0f} s "
                 f"on {status.get('device') or '?'}")
-            st.plotly_chart(curves_figure(run.metrics(), METRIC_KEYS[model.family], smoothing=0.6,
-                                          title="training curves"), key=f"curves-{name}")
+            main = curves_for(config.model)[0]
+            st.plotly_chart(curves_figure(run.metrics(), list(main.keys), smoothing=0.6, title="training curves"),
+                            key=f"curves-{name}")
             st.markdown("**Evaluation**")
             show_evaluation(run, key=name)
 

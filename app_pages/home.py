@@ -4,9 +4,10 @@ from collections import Counter
 
 import streamlit as st
 
+from genlab.overview import comparison_pair
 from genlab.runs import list_runs
 from genlab.teaching.lessons import LESSONS
-from app_pages.shared import runs_dir, viewable_runs
+from app_pages.components.shared import runs_dir, viewable_runs
 
 st.title("GenLab")
 st.markdown(
@@ -48,12 +49,7 @@ else:
         c[1].page_link("app_pages/samples.py", label="Samples", query_params={"runs": s.run.id})
         c[2].page_link("app_pages/latent.py", label="Latent", query_params={"run": s.run.id})
         c[3].page_link("app_pages/runs.py", label="Curves", query_params={"run": s.run.id})
-    # The newest GAN and VAE on the same dataset make a fair pair, fairer still with the same latent size.
-    gans = [s for s in ready if s.config.model.family == "gan"]
-    vaes = [s for s in ready if s.config.model.family == "vae"]
-    pairs = [(g, v) for g in gans for v in vaes if g.config.data.name == v.config.data.name]
-    same_z = [(g, v) for g, v in pairs if g.config.model.latent_dim == v.config.model.latent_dim]
-    pair = (same_z or pairs or [None])[0]
+    pair = comparison_pair(ready)
     if pair:
         gan, vae = (s.run.id for s in pair)
         st.page_link("app_pages/compare.py", label=f"Compare {gan} with {vae}",

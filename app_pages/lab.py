@@ -9,15 +9,15 @@ import time
 import streamlit as st
 
 from genlab.config import ConfigError
+from genlab.models import curves_for
 from genlab.presets import make_config
 from genlab.teaching.figures import lab_figure
 from genlab.teaching.lab import LAB_VARIANTS, TOYS, LabSettings, ToyLab, default_steps_per_update
 from genlab.viz import curves_figure
-from app_pages.shared import presenting
+from app_pages.components.shared import presenting
 
 # At most 10 updates a second, so one playing lab leaves CPU to the other sessions.
 MIN_UPDATE_S = 0.1
-CURVES = {"gan": ["loss_d", "loss_g"], "vae": ["recon", "kl"]}
 
 st.title("2-D lab")
 st.caption("A small model learns a toy distribution while you watch: blue points are real, red ones "
@@ -26,23 +26,25 @@ st.caption("A small model learns a toy distribution while you watch: blue points
 c = st.columns(4)
 dataset = c[0].selectbox("Toy", TOYS, key="toy", bind="query-params")
 variant = c[1].selectbox("Model", LAB_VARIANTS, key="model", bind="query-params")
-is_vae = variant in ("vae", "beta-vae")
-preset = make_config(variant, dataset).optim  # the toy preset's optimiser settings
-default_lr = preset.lr
+defaults = LabSettings.defaults(variant, dataset)
+is_vae = defaults.is_vae
+lr_d = make_config(variant, dataset).optim.lr_d  # the toy preset's own discriminator rate, if any
 show_surface = show_mesh = True
 if presenting():
-    settings = LabSettings(variant=variant, dataset=dataset, lr=default_lr, beta=4.0 if variant == "beta-vae" else 1.0)
+    settings = defaults
     steps_per_update = default_steps_per_update(variant)
 else:
-    lr = c[2].select_slider("Learning rate", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3], value=default_lr,
+    lr = c[2].select_slider("Learning rate", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3], value=defaults.lr,
                             key=f"lr-{variant}", format_func=lambda v: f"{v:g}", bind="query-params",
                             help="The generator's (or the VAE's)" + (
-                                f"; the discriminator keeps its own, {preset.lr_d:g}" if preset.lr_d else ""))
-    hidden = c[3].select_slider("Hidden width", [32, 64, 128, 256], value=128, key="hidden", bind="query-params")
+                                f"; the discriminator keeps its own, {lr_d:g}" if lr_d else ""))
+    hidden = c[3].select_slider("Hidden width", [32, 64, 128, 256], value=defaults.hidden, key="hidden",
+                                bind="query-params")
     c = st.columns(4)
-    batch = c[0].select_slider("Batch size", [32, 64, 128, 256, 512], value=256, key="batch", bind="query-params")
+    batch = c[0].select_slider("Batch size", [32, 64, 128, 256, 512], value=defaults.batch_size, key="batch",
+                               bind="query-params")
     beta = c[1].select_slider("β (VAE)", [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], key="beta", bind="query-params",
-                              value=4.0 if variant == "beta-vae" else 1.0, disabled=not is_vae)
+                              value=defaults.beta, disabled=not is_vae)
     steps_per_update = c[2].slider("Steps per update", 1, 50, default_steps_per_update(variant),
                                    key=f"per-update-{variant}", bind="query-params")
     seed = int(c[3].number_input("Seed", 0, 10_000, 0, key="lab-seed", bind="query-params"))
@@ -96,13 +98,13 @@ def draw(view) -> None:
             cols[1].metric("Modes captured", f"{modes['modes_captured']} of {modes['modes_total']}")
             cols[2].metric("High quality", f"{100 * modes['high_quality']:.0f}%",
                            help="Share of 2,500 samples within 3σ of their nearest mode (PacGAN protocol)")
-        key = CURVES[lab.family][0]
-        if key in last:
-            cols[3].metric(key, f"{last[key]:.3f}")
+        main = curves_for(lab.config.model)[0].keys
+        if main[0] in last:
+            cols[3].metric(main[0], f"{last[main[0]]:.3f}")
         st.plotly_chart(lab_figure(lab, show_surface=show_surface, show_mesh=show_mesh),
                         config={"displayModeBar": False})
         if lab.history:
-            st.plotly_chart(curves_figure(lab.history, CURVES[lab.family], title="losses"))
+            st.plotly_chart(curves_figure(lab.history, list(main), title="losses"))
 
 
 def live() -> None:

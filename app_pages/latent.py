@@ -5,10 +5,10 @@ import streamlit as st
 import torch
 
 from genlab.data import DatasetError, DatasetUnavailable
-from genlab.latent import interpolate, invert, lerp, manifold_codes, project_2d, slerp, traverse
+from genlab.latent import dims_by_kl, interpolate, invert, lerp, manifold_codes, project_2d, slerp, traverse
 from genlab.models import noise
 from genlab.viz import scatter_figure
-from app_pages.shared import guard, model_at, pick_run, run_dataset, show
+from app_pages.components.shared import guard, model_at, pick_run, run_dataset, show
 
 STRIP = 10
 N_SLIDERS = 8
@@ -83,12 +83,10 @@ def page() -> None:
              real=real_preview, width=900)
 
     st.subheader("Move one dimension at a time")
-    order = list(range(model.latent_dim))
-    if is_vae:
-        kl = next((r["kl_per_dim"] for r in reversed(run.metrics()) if "kl_per_dim" in r), None)
-        if kl and len(kl) == model.latent_dim:
-            order.sort(key=lambda i: -kl[i])
-            st.caption("Dimensions in order of their KL: the most used first. Dimensions with KL near 0 "
+    by_kl = dims_by_kl(run.metrics(), model.latent_dim) if is_vae else None
+    order = by_kl or list(range(model.latent_dim))
+    if by_kl:
+        st.caption("Dimensions in order of their KL: the most used first. Dimensions with KL near 0 "
                        "are ignored by the decoder (posterior collapse) and barely change the image.")
     z = z_a.clone()
     cols = st.columns(2)

@@ -3,10 +3,11 @@ in practice — with every claim next to live evidence, and a widget for the two
 
 import streamlit as st
 
+from genlab.metrics.report import fid_line
 from genlab.teaching.figures import gaussians_figure, kl_fits_figure
-from genlab.teaching.kl import Gaussian, Mixture, fit_forward, fit_reverse, gaussian_kl, kl_numeric
-from app_pages import evidence
-from app_pages.shared import guard, pick_run, presenting
+from genlab.teaching.kl import Gaussian, Mixture, fit_forward, fit_reverse, gaussian_kl, kl_numeric, plot_range
+from app_pages.components import evidence
+from app_pages.components.shared import guard, pick_run, presenting
 
 st.title("GANs and VAEs")
 
@@ -65,10 +66,10 @@ def evidence_section() -> None:
     c1, c2 = st.columns(2)
     with c1:
         evidence.samples(gan, seed)
-        st.caption(evidence.fid_line(gan))
+        st.caption(fid_line(gan))
     with c2:
         evidence.samples(vae, seed)
-        st.caption(evidence.fid_line(vae))
+        st.caption(fid_line(vae))
 
     st.markdown("**Mode collapse made visible.** Which classes GenLab's evaluator sees in 2,000 "
                 "samples of each (a missing bar is a dropped mode):")
@@ -114,8 +115,7 @@ sd_p = c[1].slider("σ of p", 0.2, 3.0, 1.0, 0.1, key="kl-sp")
 mu_q = c[2].slider("mean of q", -3.0, 3.0, 1.0, 0.1, key="kl-mq")
 sd_q = c[3].slider("σ of q", 0.2, 3.0, 1.5, 0.1, key="kl-sq")
 gp, gq = Gaussian(mu_p, sd_p), Gaussian(mu_q, sd_q)
-lo = min(mu_p - 12 * sd_p, mu_q - 12 * sd_q)
-hi = max(mu_p + 12 * sd_p, mu_q + 12 * sd_q)
+lo, hi = plot_range(gp, gq, width=12)
 c1, c2 = st.columns([2, 1])
 c1.plotly_chart(gaussians_figure(gp, gq), key="kl-gauss")
 with c2:

@@ -5,12 +5,11 @@ The lesson is in the URL (?lesson=mode-collapse), so a link on a slide opens it.
 import streamlit as st
 
 from genlab import jobs
-from genlab.presets import make_config
 from genlab.runs import Run, RunError, open_run
 from genlab.teaching.lessons import LESSONS, Lesson
 from genlab.viz import kl_per_dim_figure
-from app_pages import evidence
-from app_pages.shared import guard, presenting, runs_dir
+from app_pages.components import evidence
+from app_pages.components.shared import guard, presenting, runs_dir
 
 
 def lesson_runs(lesson: Lesson) -> dict[str, Run] | None:
@@ -30,13 +29,14 @@ def train_yourself(lesson: Lesson) -> None:
         st.caption("Launches these runs in the background; watch them on the Runs page: "
                    + "; ".join(f"{v} on {d} ({o['steps']} steps)" for v, d, o in lesson.train_yourself))
         if st.button("Launch", key=f"launch-{lesson.slug}"):
-            for variant, dataset, overrides in lesson.train_yourself:
-                jobs.launch(make_config(variant, dataset, **overrides), runs_dir())
+            for config in lesson.configs():
+                jobs.launch(config, runs_dir())
             st.success("Launched. Follow them on the Runs page.")
             st.page_link("app_pages/runs.py", label="Runs", icon=":material/monitoring:")
 
 
-def mode_collapse(runs: dict[str, Run]) -> None:
+def modes(lesson: Lesson, runs: dict[str, Run]) -> None:
+    """Collapsed next to balanced on a toy, and the class histogram of an image GAN."""
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("#### Collapsed")
@@ -52,34 +52,27 @@ def mode_collapse(runs: dict[str, Run]) -> None:
                  query_params={"toy": "ring", "model": "gan"})
 
 
-def side_by_side(runs: dict[str, Run], metrics: tuple[str, ...], vae_views: bool = False) -> None:
-    """Each run in a column, from the same seed: samples, a walk, the chosen numbers; with
-    `vae_views` also reconstructions and the KL per latent dimension."""
+def side_by_side(lesson: Lesson, runs: dict[str, Run]) -> None:
+    """Each run in a column, from the same seed: samples, a walk, the lesson's numbers; for
+    VAEs also reconstructions and the KL per latent dimension."""
     seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
     for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
         with col:
             st.markdown(f"#### {role}")
-            if vae_views:
+            if lesson.vae_views:
                 evidence.reconstructions(run)
             evidence.samples(run, seed)
             evidence.strip(run, seed, seed + 1)
-            figure = kl_per_dim_figure(run.metrics()) if vae_views else None
+            figure = kl_per_dim_figure(run.metrics()) if lesson.vae_views else None
             if figure is not None:
                 st.plotly_chart(figure, key=f"kl-{role}")
-            evidence.numbers(run, metrics, key=f"numbers-{role}")
+            evidence.numbers(run, lesson.metrics, key=f"numbers-{role}")
+    if lesson.compare_link:
+        st.page_link("app_pages/compare.py", label="Open both in Compare", icon=":material/compare:",
+                     query_params={"gan": runs["GAN"].id, "vae": runs["VAE"].id})
 
 
-def beta(runs: dict[str, Run]) -> None:
-    side_by_side(runs, ("fid", "fid_floor", "precision", "recall", "recon", "kl"), vae_views=True)
-
-
-def gan_vs_vae(runs: dict[str, Run]) -> None:
-    side_by_side(runs, ("fid", "fid_floor", "precision", "recall", "classes_covered", "elbo"))
-    st.page_link("app_pages/compare.py", label="Open both in Compare", icon=":material/compare:",
-                 query_params={"gan": runs["GAN"].id, "vae": runs["VAE"].id})
-
-
-SHOW = {"mode-collapse": mode_collapse, "beta": beta, "gan-vs-vae": gan_vs_vae}
+SHOW = {"modes": modes, "side-by-side": side_by_side}
 
 
 def page() -> None:
@@ -100,7 +93,7 @@ def page() -> None:
         st.markdown(f"- {line}")
     runs = lesson_runs(lesson)
     if runs is not None:
-        SHOW[lesson.slug](runs)
+        SHOW[lesson.view](lesson, runs)
     train_yourself(lesson)
 
 

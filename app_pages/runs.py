@@ -1,21 +1,16 @@
 """Runs: every run with its state and progress, live; one run's curves and controls."""
 
-import time
-
 import streamlit as st
 
 from genlab import jobs
+from genlab.models import curves_for
+from genlab.overview import progress
 from genlab.runs import RunError, list_runs, open_run
 from genlab.viz import curves_figure, kl_per_dim_figure
-from app_pages.metrics_view import show_evaluation
-from app_pages.shared import runs_dir
+from app_pages.components.metrics_view import show_evaluation
+from app_pages.components.shared import runs_dir
 
 st.title("Runs")
-
-
-def elapsed(status: dict) -> str:
-    seconds = float(status.get("elapsed_s") or 0)
-    return time.strftime("%H:%M:%S", time.gmtime(seconds))
 
 
 @st.fragment(run_every=2)
@@ -26,15 +21,15 @@ def table() -> None:
         return
     rows = []
     for s in summaries:
-        total = max(1, int(s.status.get("total_steps") or 1))
+        p = progress(s.status)
         rows.append({
             "run": s.run.id,
             "model": s.config.model.variant if s.config else "?",
             "dataset": s.config.data.name if s.config else "?",
             "state": s.state,
-            "progress": min(1.0, int(s.status.get("step") or 0) / total),
-            "step": f"{s.status.get('step', 0)}/{total}" if not s.error else "-",
-            "time": elapsed(s.status),
+            "progress": p.fraction,
+            "step": f"{p.step}/{p.total}" if not s.error else "-",
+            "time": p.elapsed,
             "device": s.status.get("device") or "-",
             "problem": s.error or s.status.get("error") or "",
         })
@@ -86,10 +81,9 @@ def detail() -> None:
         st.error(f"This run cannot be shown: {exc}.")
         return
     state = status.get("state", "unknown")
-    total = max(1, int(status.get("total_steps") or 1))
-    step = int(status.get("step") or 0)
-    st.progress(min(1.0, step / total),
-                text=f"{state} · step {step}/{total} · {elapsed(status)} · {status.get('device') or 'no device yet'}")
+    p = progress(status)
+    st.progress(p.fraction,
+                text=f"{state} · step {p.step}/{p.total} · {p.elapsed} · {status.get('device') or 'no device yet'}")
     if status.get("error"):
         st.error(status["error"])
     controls(state)
@@ -102,17 +96,10 @@ def detail() -> None:
     smoothing = c1.slider("Smoothing (EMA)", 0.0, 0.99, 0.6, 0.01, key="ema", bind="query-params")
     log_y = c2.toggle("Log scale", key="logy", bind="query-params")
     x = c3.radio("x axis", ["step", "time"], horizontal=True, key="x", bind="query-params")
-    if config.model.family == "gan":
-        charts = [(["loss_d", "loss_g"], "Losses"), (["d_real", "d_fake"], "D(x) and D(G(z))"),
-                  (["grad_norm_d", "grad_norm_g"], "Gradient norms")]
-        if config.model.loss == "wgan-gp":
-            charts.append((["critic_gap", "gp"], "Critic gap (Wasserstein estimate) and penalty"))
-    else:
-        charts = [(["recon", "kl"], "Reconstruction and KL"), (["loss"], "Loss")]
     left, right = st.columns(2)
-    for i, (keys, title) in enumerate(charts):
+    for i, group in enumerate(curves_for(config.model)):
         (left if i % 2 == 0 else right).plotly_chart(
-            curves_figure(records, keys, smoothing, log_y, x, title), key=f"chart-{i}")
+            curves_figure(records, list(group.keys), smoothing, log_y, x, group.title), key=f"chart-{i}")
     kl_fig = kl_per_dim_figure(records)
     if kl_fig is not None:
         st.plotly_chart(kl_fig, key="kl-dims")

@@ -8,7 +8,7 @@ import streamlit as st
 from genlab.data import DatasetError, DatasetUnavailable
 from genlab.runs import RunError
 from genlab.viz import gif_bytes
-from app_pages.shared import model_at, run_dataset, run_label, show, viewable_runs
+from app_pages.components.shared import model_at, run_dataset, run_label, show, viewable_runs
 
 st.title("Samples")
 

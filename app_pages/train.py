@@ -1,19 +1,15 @@
 """Train: choose a model, a dataset (or upload a zip of images) and settings; launch."""
 
-import hashlib
-
 import streamlit as st
 
 from genlab import jobs
 from genlab.config import GAN_LOSSES, LIKELIHOODS, ConfigError
-from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability, data_dir
+from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
 from genlab.models import VARIANTS
 from genlab.presets import make_config
-from genlab.runs import write_json_atomic
 from genlab.train import check_config
-from app_pages.shared import dataset, runs_dir
-
-UPLOAD_LIMIT_MB = 200
+from genlab.uploads import UPLOAD_LIMIT_MB, store_upload
+from app_pages.components.shared import dataset, runs_dir
 
 st.title("Train a model")
 
@@ -41,15 +37,7 @@ if name == "folder":
     if upload is None:
         ok, why = False, "upload a zip of images first"
     else:
-        raw = upload.getvalue()
-        # Uploads are stored by content hash, so the same zip is kept once.
-        target = data_dir() / "uploads" / f"{hashlib.sha256(raw).hexdigest()[:16]}.zip"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not target.exists():
-            tmp = target.with_suffix(".part")
-            tmp.write_bytes(raw)
-            tmp.replace(target)
-        data_path = str(target)
+        data_path = str(store_upload(upload.getvalue()))
 
 if not ok:
     st.warning(f"This dataset cannot be used now: {why}.")
@@ -96,6 +84,4 @@ if st.button("Launch", type="primary", key="launch"):
         st.error(str(exc))
         st.stop()
     run = jobs.launch(config, runs_dir())
-    if data_path:
-        write_json_atomic(run.path / "upload.json", {"zip": data_path, "skipped": data.notes.get("skipped", 0)})
     st.switch_page("app_pages/runs.py", query_params={"run": run.id})

@@ -33,7 +33,8 @@ from genlab.device import describe, pick_device  # noqa: E402
 from genlab.models import build_model  # noqa: E402
 from genlab.presets import make_config  # noqa: E402
 from genlab.runs import create_run  # noqa: E402
-from genlab.train import BatchSampler, Trainer  # noqa: E402
+from genlab.batches import BatchSampler  # noqa: E402
+from genlab.train import Trainer  # noqa: E402
 
 
 class PerSampleDataset(torch.utils.data.Dataset):
@@ -54,8 +55,7 @@ class PerSampleDataset(torch.utils.data.Dataset):
 def setup(config, data, device):
     torch.manual_seed(0)
     model = build_model(config.model, data.shape, data.n_classes).to(device)
-    o = config.optim
-    return model, model.make_optimizers(o.lr, o.lr_d, (o.beta1, o.beta2), o.weight_decay)
+    return model, model.make_optimizers(config.optim)
 
 
 def sync(device) -> None:
@@ -64,12 +64,12 @@ def sync(device) -> None:
 
 
 class LoaderBatches:
-    """The usual DataLoader, cycled, behind the `next()` face that models draw batches from."""
+    """The usual DataLoader, cycled, behind the `draw()` face that models draw batches from."""
 
     def __init__(self, loader: DataLoader, device: torch.device):
         self.loader, self.device, self.it = loader, device, iter(loader)
 
-    def next(self):
+    def draw(self):
         try:
             x, y = next(self.it)
         except StopIteration:
@@ -81,11 +81,11 @@ class LoaderBatches:
 def time_loop(config, data, device, steps: int, batches) -> float:
     """Seconds for `steps` updates of a fresh model drawing from `batches`."""
     model, optimizers = setup(config, data, device)
-    gen = torch.Generator(device).manual_seed(0)
+    noise_rng = torch.Generator(device).manual_seed(0)
     sync(device)
     start = time.perf_counter()
     for step in range(steps):
-        model.train_step(batches, optimizers, step, gen)
+        model.train_step(batches, optimizers, step, noise_rng)
     sync(device)
     return time.perf_counter() - start
 
@@ -122,7 +122,7 @@ def data_only_rates(data, batch_size: int, batches: int) -> tuple[float, float]:
     sampler = BatchSampler(data.x_train, data.y_train, batch_size, 0)
     start = time.perf_counter()
     for _ in range(batches):
-        sampler.next()
+        sampler.draw()
     slices = time.perf_counter() - start
     return batches * batch_size / usual, batches * batch_size / slices
 

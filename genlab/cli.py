@@ -47,7 +47,13 @@ def fail(message: str) -> NoReturn:
 def build_parser() -> Parser:
     p = Parser(prog="python -m genlab", description="Train and compare small GANs and VAEs.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+    add_train_parser(sub)
+    add_run_parsers(sub)
+    add_picture_parsers(sub)
+    return p
 
+
+def add_train_parser(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train a model in the foreground")
     t.add_argument("model", choices=list(VARIANTS), metavar="MODEL",
                    help=f"one of: {', '.join(VARIANTS)}")
@@ -76,6 +82,9 @@ def build_parser() -> Parser:
     t.add_argument("--name", help="a name for the run (its id starts with it)")
     t.add_argument("--runs-dir", type=Path, default=None)
 
+
+def add_run_parsers(sub: argparse._SubParsersAction) -> None:
+    """resume, list, eval, datasets, models and worker."""
     r = sub.add_parser("resume", help="continue a stopped run from its checkpoint")
     r.add_argument("run")
     r.add_argument("--device", choices=DEVICES, metavar="DEVICE")
@@ -84,6 +93,24 @@ def build_parser() -> Parser:
     ls = sub.add_parser("list", help="list runs")
     ls.add_argument("--runs-dir", type=Path, default=None)
 
+    e = sub.add_parser("eval", help="compute metrics for a run and write its eval.json")
+    e.add_argument("run")
+    e.add_argument("--step", type=int, help="snapshot step (default: the latest)")
+    e.add_argument("--n", type=int, default=2000, help="samples to generate")
+    e.add_argument("--iwae-k", type=int, default=50, help="VAE: importance samples per test point")
+    e.add_argument("--device", choices=DEVICES, metavar="DEVICE")
+    e.add_argument("--runs-dir", type=Path, default=None)
+
+    sub.add_parser("datasets", help="list datasets and whether they are here")
+    sub.add_parser("models", help="list model variants")
+
+    w = sub.add_parser("worker", help="train a prepared run directory (what the app launches)")
+    w.add_argument("run_dir", type=Path)
+    w.add_argument("--device", choices=DEVICES, metavar="DEVICE")
+
+
+def add_picture_parsers(sub: argparse._SubParsersAction) -> None:
+    """sample and interpolate: pictures of a run's model written to PNG files."""
     s = sub.add_parser("sample", help="write a grid of samples to a PNG")
     s.add_argument("run")
     s.add_argument("--n", type=int, default=64)
@@ -102,22 +129,6 @@ def build_parser() -> Parser:
     i.add_argument("--step", type=int, help="snapshot step (default: the latest)")
     i.add_argument("--out", type=Path, required=True)
     i.add_argument("--runs-dir", type=Path, default=None)
-
-    e = sub.add_parser("eval", help="compute metrics for a run and write its eval.json")
-    e.add_argument("run")
-    e.add_argument("--step", type=int, help="snapshot step (default: the latest)")
-    e.add_argument("--n", type=int, default=2000, help="samples to generate")
-    e.add_argument("--iwae-k", type=int, default=50, help="VAE: importance samples per test point")
-    e.add_argument("--device", choices=DEVICES, metavar="DEVICE")
-    e.add_argument("--runs-dir", type=Path, default=None)
-
-    sub.add_parser("datasets", help="list datasets and whether they are here")
-    sub.add_parser("models", help="list model variants")
-
-    w = sub.add_parser("worker", help="train a prepared run directory (what the app launches)")
-    w.add_argument("run_dir", type=Path)
-    w.add_argument("--device", choices=DEVICES, metavar="DEVICE")
-    return p
 
 
 def runs_dir(args: argparse.Namespace) -> Path:

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import torch
 
+from genlab.atomic import write_json_atomic
 from genlab.config import RunConfig
-from genlab.runs import Run, RunError, create_run, list_runs, open_run, read_json, write_json_atomic
+from genlab.runs import Run, RunError, create_run, list_runs, open_run, read_json
 
 ACTIVE = ("queued", "starting", "running")
 RESUMABLE = ("cancelled", "interrupted", "failed", "diverged")

@@ -37,6 +37,15 @@ def traverse(z: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Tensor:
     return out
 
 
+def dims_by_kl(records: list[dict], latent_dim: int) -> list[int] | None:
+    """A VAE's latent dimensions, the most used first: sorted by the KL per dimension of the
+    last metrics line that has it. None when no line has KL for `latent_dim` dimensions."""
+    kl = next((r["kl_per_dim"] for r in reversed(records) if "kl_per_dim" in r), None)
+    if not kl or len(kl) != latent_dim:
+        return None
+    return sorted(range(latent_dim), key=lambda i: -kl[i])
+
+
 def manifold_codes(n: int = 15, span: float = 3.0) -> torch.Tensor:
     """An n x n grid of 2-D codes over [-span, span]^2, rows from top (high z2) to bottom."""
     ticks = torch.linspace(-span, span, n)
@@ -64,13 +73,13 @@ def invert(model, target: torch.Tensor, steps: int = 300, lr: float = 0.05, seed
     model.eval()
     z = torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(seed)).to(target.device)
     z.requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=lr)
+    optimizer = torch.optim.Adam([z], lr=lr)
     x = target.reshape(1, *target.shape[-len(model.data_shape):])
     for _ in range(steps):
         err = ((model.generate(z, labels) - x) ** 2).mean()
         # Gradients for z only; the model's weights stay untouched.
         (z.grad,) = torch.autograd.grad(err + 1e-3 * (z ** 2).mean(), z)
-        opt.step()
+        optimizer.step()
     model.train(was_training)
     with torch.no_grad():
         final = ((model.generate(z, labels) - x) ** 2).mean().item()

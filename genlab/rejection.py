@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch.nn.functional import softplus
 
-from genlab.models.gan import GAN, Critic
+from genlab.models.gan import Discriminator, GAN
 
 MAX_DRAWS_PER_SAMPLE = 200  # give up when fewer than 1 in 200 candidates is accepted
 
@@ -37,7 +37,7 @@ class RejectionSampler:
     """A GAN plus a classifier of real vs generated and the ceiling M of its logits."""
 
     model: GAN
-    critic: Critic
+    critic: Discriminator
     ceiling: float
 
     @torch.no_grad()
@@ -48,18 +48,18 @@ class RejectionSampler:
     @torch.no_grad()
     def sample(self, n: int, seed: int, chunk: int = 4096) -> tuple[torch.Tensor, float]:
         """n accepted samples and the share of candidates accepted."""
-        gen = torch.Generator().manual_seed(seed)
+        rng = torch.Generator().manual_seed(seed)
         kept: list[torch.Tensor] = []
         accepted = drawn = 0
         while accepted < n:
             if drawn >= MAX_DRAWS_PER_SAMPLE * n:
                 raise RejectionError(f"only {accepted} of {drawn} candidates were accepted; "
                                      "the classifier finds almost no generated sample realistic")
-            z = torch.randn(chunk, self.model.latent_dim, generator=gen).to(self.model.device)
+            z = torch.randn(chunk, self.model.latent_dim, generator=rng).to(self.model.device)
             x = self.model.generate(z)
             # accept with probability min(1, exp(log p_data/p_g - M))
             keep_prob = torch.exp(self.log_ratio(x) - self.ceiling).clamp(max=1.0)
-            keep = torch.rand(chunk, generator=gen).to(keep_prob.device) < keep_prob
+            keep = torch.rand(chunk, generator=rng).to(keep_prob.device) < keep_prob
             kept.append(x[keep])
             accepted += int(keep.sum())
             drawn += chunk
@@ -80,22 +80,22 @@ def fit_rejection_sampler(model: GAN, real: torch.Tensor, steps: int = 2000, bat
     model.eval()
     with torch.random.fork_rng(devices=[]):  # leave the caller's random stream alone
         torch.manual_seed(seed)
-        critic = Critic(replace(model.config, pack=1, spectral_norm=False, conditional=False),
-                        model.data_shape, 0).to(device)
-    opt = torch.optim.Adam(critic.parameters(), lr=lr, betas=(0.5, 0.999))
-    gen = torch.Generator().manual_seed(seed)
+        critic = Discriminator(replace(model.config, pack=1, spectral_norm=False, conditional=False),
+                              model.data_shape, 0).to(device)
+    optimizer = torch.optim.Adam(critic.parameters(), lr=lr, betas=(0.5, 0.999))
+    rng = torch.Generator().manual_seed(seed)
     for _ in range(steps):
-        x = real[torch.randint(len(real), (batch_size,), generator=gen)].to(device)
+        x = real[torch.randint(len(real), (batch_size,), generator=rng)].to(device)
         with torch.no_grad():
-            fake = model.generate(torch.randn(batch_size, model.latent_dim, generator=gen).to(device))
+            fake = model.generate(torch.randn(batch_size, model.latent_dim, generator=rng).to(device))
         # The logistic loss E_data[-log sigma(D(x))] + E_g[-log(1 - sigma(D(x)))]; its
         # minimiser has logit D(x) = log p_data(x) / p_g(x).
         loss = softplus(-critic(x, None)).mean() + softplus(critic(fake, None)).mean()
-        opt.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        optimizer.step()
     critic.eval()
     with torch.no_grad():
-        pool = model.generate(torch.randn(10_000, model.latent_dim, generator=gen).to(device))
+        pool = model.generate(torch.randn(10_000, model.latent_dim, generator=rng).to(device))
         ceiling = float(torch.quantile(critic(pool, None).float().cpu(), quantile))
     return RejectionSampler(model, critic, ceiling)

@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genlab.atomic import write_json_atomic
 from genlab.config import ConfigError, RunConfig
 
-STATES = ("queued", "running", "completed", "failed", "cancelled", "interrupted", "diverged")
-ACTIVE_STATES = ("queued", "running")
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 SNAPSHOT_PATTERN = re.compile(r"^step_(\d{7})\.safetensors$")
 
@@ -55,16 +54,6 @@ def new_run_id(config: RunConfig) -> str:
     base = config.name or f"{config.model.variant}-{config.data.name}"
     slug = re.sub(r"[^A-Za-z0-9_]+", "-", base).strip("-")[:60] or "run"
     return f"{slug}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON to a temporary file beside `path`, flush it to disk, then os.replace it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def read_json(path: Path) -> dict[str, Any]:

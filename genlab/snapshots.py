@@ -7,6 +7,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from genlab.atomic import replacing
 from genlab.models import GenerativeModel, build_model
 from genlab.runs import Run, RunError
 from genlab.viz import picture, save_png
@@ -22,15 +23,11 @@ def grid_size(model: GenerativeModel) -> int:
 def save_snapshot(run: Run, model: GenerativeModel, step: int, real: torch.Tensor | None = None) -> None:
     """Write step_NNNNNNN.safetensors and step_NNNNNNN.png, each atomically."""
     run.snapshots_dir.mkdir(exist_ok=True)
-    final = run.snapshot_path(step)
-    tmp = final.with_name(f".{final.name}.tmp")
-    save_file({k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.inference_state_dict().items()},
-              str(tmp), metadata={"step": str(step)})
-    tmp.replace(final)
-    png = run.snapshot_path(step, ".png")
-    tmp_png = png.with_name(f".{png.name}.tmp")
-    save_png(picture(model.sample(grid_size(model), GRID_SEED), real=real), tmp_png)
-    tmp_png.replace(png)
+    weights = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.inference_state_dict().items()}
+    with replacing(run.snapshot_path(step)) as tmp:
+        save_file(weights, str(tmp), metadata={"step": str(step)})
+    with replacing(run.snapshot_path(step, ".png")) as tmp:
+        save_png(picture(model.sample(grid_size(model), GRID_SEED), real=real), tmp)
 
 
 def load_model(run: Run, step: int | None = None, device: str | torch.device = "cpu") -> tuple[GenerativeModel, int]:

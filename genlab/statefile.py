@@ -9,13 +9,14 @@ metadata, so one file holds everything and can be replaced atomically.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+
+from genlab.atomic import replacing
 
 _META_KEY = "genlab_state"
 
@@ -49,14 +50,11 @@ def _decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 
 def save_state(path: Path, state: Any) -> None:
-    """Write `state` to `path` atomically: a temporary file in the same folder, then os.replace."""
+    """Write `state` to `path` atomically (genlab.atomic)."""
     tensors: dict[str, torch.Tensor] = {}
     skeleton = _encode(state, tensors)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(skeleton)})
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(skeleton)})
 
 
 def load_state(path: Path, device: torch.device | str = "cpu") -> Any:

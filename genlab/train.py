@@ -3,27 +3,34 @@
 Each model family owns its update rule (`model.train_step`); the Trainer owns everything
 around it. The hot loop does no host sync: step results stay on the device and are
 averaged into running sums that are read only when a line is logged.
+
+Everything a checkpoint holds is a field of `TrainState`, saved by its `state_dict()` and
+restored by its `load_state_dict()`: a field cannot be saved without being restored.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
 
 import torch
 
+from genlab.atomic import write_json_atomic, write_text_atomic
+from genlab.batches import BatchSampler
 from genlab.config import ConfigError, RunConfig, validate
 from genlab.data import Dataset, DatasetError, DatasetUnavailable, load_dataset
 from genlab.device import describe, pick_device
 from genlab.metrics.report import evaluate_model, record_evaluation
-from genlab.models import build_model, check_fits_data
-from genlab.runs import Run, read_jsonl, write_json_atomic
+from genlab.models import GenerativeModel, build_model, check_fits_data
+from genlab.runs import Run, read_jsonl
 from genlab.snapshots import save_snapshot
 from genlab.statefile import load_state, save_state
+from genlab.step_log import RunningMeans, non_finite
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -35,44 +42,9 @@ CHECKPOINT_EVERY_S = 30.0
 STATUS_EVERY_S = 1.0
 
 
-class BatchSampler:
-    """Shuffled mini-batches as index slices of tensors already on the device.
-
-    Draw k comes from epoch k // batches_per_epoch, whose permutation is seeded by
-    (seed, epoch): the whole stream is a function of the draw counter, so resuming
-    needs only that counter. The last partial batch of an epoch is dropped.
-    """
-
-    def __init__(self, x: torch.Tensor, y: torch.Tensor | None, batch_size: int, seed: int):
-        if batch_size > len(x):
-            raise ConfigError(f"batch size {batch_size} is larger than the {len(x)} training samples")
-        self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
-        self.per_epoch = len(x) // batch_size
-        self.draws = 0
-        self._epoch, self._perm = -1, None
-
-    def next(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        epoch, i = divmod(self.draws, self.per_epoch)
-        if epoch != self._epoch:
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            self._perm = torch.randperm(len(self.x), generator=gen).to(self.x.device)
-            self._epoch = epoch
-        idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size]
-        self.draws += 1
-        return self.x[idx], (self.y[idx] if self.y is not None else None)
-
-
 def snapshot_steps(total: int, n: int) -> list[int]:
     """Step 0 plus n evenly spaced steps ending at `total`."""
     return sorted({0} | {round(total * k / n) for k in range(1, n + 1)})
-
-
-def scale_lr(optimizers: dict[str, torch.optim.Optimizer], base_lrs: list[list[float]], factor: float) -> None:
-    """Set every learning rate to factor x its initial value. For the linear schedule,
-    lr_t = lr_0 (1 - t / T): a function of the step alone, so a resume needs no extra state."""
-    for o, base in zip(optimizers.values(), base_lrs):
-        for group, lr0 in zip(o.param_groups, base):
-            group["lr"] = lr0 * factor
 
 
 def dataset_for(config: RunConfig) -> Dataset:
@@ -87,6 +59,68 @@ def check_config(config: RunConfig, data: Dataset) -> None:
     if config.optim.batch_size > len(data.x_train):
         raise ConfigError(f"batch size {config.optim.batch_size} is larger than the "
                           f"{len(data.x_train)} training samples of {data.name}")
+
+
+@dataclass
+class TrainState:
+    """What training has reached: everything a checkpoint holds, and nothing else."""
+
+    model: GenerativeModel
+    optimizers: dict[str, torch.optim.Optimizer]
+    noise_rng: torch.Generator  # draws z, and eps of a VAE, on the training device
+    sampler: BatchSampler
+    log: RunningMeans = field(default_factory=RunningMeans)  # step outputs since the last log line
+    step: int = 0
+    elapsed: float = 0.0  # training seconds, evaluation excluded
+    # The learning rates the optimisers were built with, which a schedule scales.
+    base_lrs: list[list[float]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.base_lrs = [[g["lr"] for g in o.param_groups] for o in self.optimizers.values()]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"model": self.model.state_dict(),
+                "optimizers": {name: o.state_dict() for name, o in self.optimizers.items()},
+                "noise_rng": self.noise_rng.get_state(), "torch_rng": torch.get_rng_state(),
+                "draws": self.sampler.draws, "step": self.step, "elapsed": self.elapsed,
+                "log": self.log.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        state = _upgrade(state)
+        self.model.load_state_dict(state["model"])
+        for name, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][name])
+        self.noise_rng.set_state(state["noise_rng"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
+        self.sampler.draws, self.step, self.elapsed = state["draws"], state["step"], state["elapsed"]
+        self.log.load_state_dict(state["log"])
+
+    def scale_lr(self, factor: float) -> None:
+        """Set every learning rate to factor x its initial value. For the linear schedule,
+        lr_t = lr_0 (1 - t / T): a function of the step alone, so a resume needs no extra state."""
+        for o, base in zip(self.optimizers.values(), self.base_lrs):
+            for group, lr0 in zip(o.param_groups, base):
+                group["lr"] = lr0 * factor
+
+
+def _upgrade(state: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint in today's layout; those written before TrainState kept the noise RNG
+    as "generator" and the log sums at the top level."""
+    if "noise_rng" in state:
+        return state
+    return {**state, "noise_rng": state["generator"], "log": {"sums": state["sums"], "count": state["count"]}}
+
+
+def new_state(config: RunConfig, data: Dataset, device: torch.device) -> TrainState:
+    """A freshly initialised model, its optimisers, seeded RNGs and a sampler on `device`."""
+    seed = config.schedule.seed
+    torch.manual_seed(seed)
+    model = build_model(config.model, data.shape, data.n_classes).to(device)
+    optimizers = model.make_optimizers(config.optim)
+    noise_rng = torch.Generator(device).manual_seed(seed)
+    y = data.y_train.to(device) if data.y_train is not None else None
+    sampler = BatchSampler(data.x_train.to(device), y, config.optim.batch_size, seed)
+    return TrainState(model, optimizers, noise_rng, sampler)
 
 
 class Trainer:
@@ -112,12 +146,11 @@ class Trainer:
 
     def train(self) -> str:
         """Train to the end, a stop, divergence or an error; return the final state."""
-        run = self.run
         try:
             self.device = pick_device(self.device_name)
             data = dataset_for(self.config)
             check_config(self.config, data)
-            return self._train(data)
+            return self._loop(data)
         except torch.OutOfMemoryError:
             batch = self.config.optim.batch_size
             return self._end("failed", f"out of memory on {self.device} at batch size {batch}; "
@@ -125,135 +158,136 @@ class Trainer:
         except (ConfigError, DatasetError, DatasetUnavailable) as exc:
             return self._end("failed", str(exc))
         except Exception as exc:  # the run must end with a state and a message, whatever happened
-            with open(run.log_path, "a", encoding="utf-8") as log:
+            with open(self.run.log_path, "a", encoding="utf-8") as log:
                 log.write(traceback.format_exc())
-            return self._end("failed", f"{type(exc).__name__}: {exc} (details in {run.log_path.name})")
+            return self._end("failed", f"{type(exc).__name__}: {exc} (details in {self.run.log_path.name})")
 
-    def _end(self, state: str, error: str | None = None, **fields) -> str:
+    def _loop(self, data: Dataset) -> str:
+        sched = self.config.schedule
+        self._data = data
+        state = self._restore_or_start()
+        self._mark_running(state)
+        snap_at = set(snapshot_steps(sched.steps, sched.n_snapshots))
+        with open(self.run.metrics_path, "a", encoding="utf-8") as metrics:
+            self._clock = time.perf_counter()  # training time runs from here
+            while state.step < sched.steps:
+                if self._stopping():
+                    return self._stop_now(state)
+                self._one_step(state)
+                if state.step % sched.log_every == 0 or state.step in snap_at:
+                    bad = self._log_line(state, metrics)
+                    if bad:
+                        return self._diverged(state, bad)
+                if state.step in snap_at:
+                    self._snapshot(state)
+                    self._checkpoint_if_due(state)
+                if self.on_progress:
+                    self.on_progress(state.step, sched.steps)
+        return self._end("completed", step=state.step, elapsed_s=state.elapsed)
+
+    # ---- the named steps of the loop ----------------------------------------------------
+
+    def _restore_or_start(self) -> TrainState:
+        """The state of the checkpoint on disk, or a fresh one with its step-0 snapshot
+        and checkpoint; metrics lines past the state's step are dropped."""
+        state = new_state(self.config, self._data, self.device)
+        self._clock = self._last_checkpoint = self._last_status = time.perf_counter()
+        if self.run.checkpoint_path.exists():
+            state.load_state_dict(load_state(self.run.checkpoint_path, self.device))
+        else:
+            self._write_dataset_info()
+        self._truncate_metrics(state.step)
+        self._saved_step = state.step  # the step of the checkpoint on disk
+        if state.step == 0:
+            self._snapshot(state)
+            self._checkpoint(state)
+        return state
+
+    def _mark_running(self, state: TrainState) -> None:
+        self.run.set_status(state="running", step=state.step, total_steps=self.config.schedule.steps,
+                            device=describe(self.device), started=time.time(), error=None,
+                            pid=os.getpid(), pgid=os.getpgrp())
+
+    def _one_step(self, state: TrainState) -> None:
+        if self.config.optim.lr_schedule == "linear":
+            state.scale_lr(1 - state.step / self.config.schedule.steps)
+        out = state.model.train_step(state.sampler, state.optimizers, state.step, state.noise_rng)
+        state.step += 1
+        state.log.add(out)
+
+    def _tick(self, state: TrainState) -> float:
+        """Add the time since the last tick to the training time; return now."""
+        now = time.perf_counter()
+        state.elapsed, self._clock = state.elapsed + now - self._clock, now
+        return now
+
+    def _log_line(self, state: TrainState, metrics: IO[str]) -> list[str]:
+        """Append the means since the last line to metrics.jsonl. Returns the names of any
+        NaN or infinite means; then nothing is written."""
+        now = self._tick(state)
+        record = {"step": state.step, "time": round(state.elapsed, 3), **state.log.means()}
+        bad = non_finite(record)
+        if bad:
+            return bad
+        metrics.write(_json_line(record))
+        metrics.flush()
+        state.log.reset()
+        if now - self._last_status >= STATUS_EVERY_S:
+            self.run.set_status(step=state.step, elapsed_s=state.elapsed)
+            self._last_status = now
+        return []
+
+    def _snapshot(self, state: TrainState) -> None:
+        """Weights and picture at this step, and its evaluation when the schedule asks."""
+        real_preview = self._data.x_train[:2000] if self._data.kind == "points" else None
+        save_snapshot(self.run, state.model, state.step, real_preview)
+        if self.config.schedule.evaluate:
+            started = time.perf_counter()
+            result = evaluate_model(state.model, self._data, self.config.schedule.eval_samples, device=self.device)
+            record_evaluation(self.run, state.step, {**result, "train_seconds": round(state.elapsed, 3)})
+            state.model.train()
+            self._clock += time.perf_counter() - started  # evaluation time is not training time
+
+    def _checkpoint_if_due(self, state: TrainState) -> None:
+        last = state.step == self.config.schedule.steps
+        if last or time.perf_counter() - self._last_checkpoint >= CHECKPOINT_EVERY_S:
+            self._checkpoint(state)
+
+    def _checkpoint(self, state: TrainState) -> None:
+        self._last_checkpoint, self._saved_step = time.perf_counter(), state.step
+        save_state(self.run.checkpoint_path, state.state_dict())
+
+    def _stop_now(self, state: TrainState) -> str:
+        """Save and end as cancelled; but a NaN since the last log line ends it as diverged,
+        keeping the last finite checkpoint."""
+        self._tick(state)
+        bad = non_finite(state.log.means())
+        if bad:
+            return self._diverged(state, bad)
+        self._checkpoint(state)
+        self.run.stop_path.unlink(missing_ok=True)
+        return self._end("cancelled", step=state.step, elapsed_s=state.elapsed)
+
+    def _diverged(self, state: TrainState, bad: list[str]) -> str:
+        return self._end("diverged", (
+            f"{', '.join(bad)} became NaN or infinite by step {state.step}; the checkpoint "
+            f"of step {self._saved_step} is kept. Try a lower learning rate."))
+
+    def _end(self, state: str, error: str | None = None, **fields: Any) -> str:
         self.run.set_status(state=state, error=error, finished=time.time(), pid=None, pgid=None, **fields)
         return state
 
-    def _train(self, data: Dataset) -> str:
-        cfg, run, device = self.config, self.run, self.device
-        sched, opt = cfg.schedule, cfg.optim
-        torch.manual_seed(sched.seed)
-        model = build_model(cfg.model, data.shape, data.n_classes).to(device)
-        optimizers = model.make_optimizers(opt.lr, opt.lr_d, (opt.beta1, opt.beta2), opt.weight_decay)
-        base_lrs = [[g["lr"] for g in o.param_groups] for o in optimizers.values()]
-        gen = torch.Generator(device).manual_seed(sched.seed)
-        x = data.x_train.to(device)
-        y = data.y_train.to(device) if data.y_train is not None else None
-        sampler = BatchSampler(x, y, opt.batch_size, sched.seed)
-        real_preview = data.x_train[:2000] if data.kind == "points" else None
-        sums: dict[str, torch.Tensor | float] = {}
-        count, step, elapsed = 0, 0, 0.0
-        last_checkpoint = last_status = clock = time.perf_counter()
-
-        if run.checkpoint_path.exists():
-            state = load_state(run.checkpoint_path, device)
-            model.load_state_dict(state["model"])
-            for name, o in optimizers.items():
-                o.load_state_dict(state["optimizers"][name])
-            gen.set_state(state["generator"].cpu())
-            torch.set_rng_state(state["torch_rng"].cpu())
-            sampler.draws, step, elapsed = state["draws"], state["step"], state["elapsed"]
-            sums, count = state["sums"], state["count"]
-            self._truncate_metrics(step)
-        else:
-            write_json_atomic(run.dataset_path, {
-                "name": data.name, "kind": data.kind, "shape": list(data.shape),
-                "classes": data.classes, "source": data.source, "n_train": len(data.x_train),
-                "n_test": len(data.x_test), "notes": data.notes})
-            self._truncate_metrics(0)
-        saved_step = step  # the step of the checkpoint on disk; after a resume, the one just loaded
-
-        def snapshot(at_step: int) -> None:
-            nonlocal clock
-            save_snapshot(run, model, at_step, real_preview)
-            if sched.evaluate:
-                started = time.perf_counter()
-                result = evaluate_model(model, data, sched.eval_samples, device=device)
-                record_evaluation(run, at_step, {**result, "train_seconds": round(elapsed, 3)})
-                model.train()
-                clock += time.perf_counter() - started  # evaluation time is not training time
-
-        def checkpoint() -> None:
-            nonlocal last_checkpoint, saved_step
-            last_checkpoint, saved_step = time.perf_counter(), step
-            save_state(run.checkpoint_path, {
-                "model": model.state_dict(),
-                "optimizers": {name: o.state_dict() for name, o in optimizers.items()},
-                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                "draws": sampler.draws, "step": step, "elapsed": elapsed,
-                "sums": sums, "count": count})
-
-        if step == 0:
-            snapshot(0)
-            checkpoint()
-        run.set_status(state="running", step=step, total_steps=sched.steps, device=describe(device),
-                       started=time.time(), error=None, pid=os.getpid(), pgid=os.getpgrp())
-        snap_at = set(snapshot_steps(sched.steps, sched.n_snapshots))
-        metrics = open(run.metrics_path, "a", encoding="utf-8")
-        clock = time.perf_counter()  # training time runs from here
-        try:
-            while step < sched.steps:
-                if self._stopping():
-                    elapsed += time.perf_counter() - clock
-                    checkpoint()
-                    run.stop_path.unlink(missing_ok=True)
-                    return self._end("cancelled", step=step, elapsed_s=elapsed)
-                if opt.lr_schedule == "linear":
-                    scale_lr(optimizers, base_lrs, 1 - step / sched.steps)
-                out = model.train_step(sampler, optimizers, step, gen)
-                step += 1
-                for k, v in out.items():
-                    sums[k] = sums[k] + v if k in sums else v
-                count += 1
-                if step % sched.log_every == 0 or step in snap_at:
-                    now = time.perf_counter()
-                    elapsed, clock = elapsed + now - clock, now
-                    record = {"step": step, "time": round(elapsed, 3)}
-                    record.update({k: _mean(v, count) for k, v in sums.items()})
-                    bad = [k for k, v in record.items() if not _finite(v)]
-                    if bad:
-                        return self._end("diverged", (
-                            f"{', '.join(bad)} became NaN or infinite by step {step}; the checkpoint "
-                            f"of step {saved_step} is kept. Try a lower learning rate."))
-                    metrics.write(_json_line(record))
-                    metrics.flush()
-                    sums, count = {}, 0
-                    if now - last_status >= STATUS_EVERY_S:
-                        run.set_status(step=step, elapsed_s=elapsed)
-                        last_status = now
-                if step in snap_at:
-                    snapshot(step)
-                    if step == sched.steps or time.perf_counter() - last_checkpoint >= CHECKPOINT_EVERY_S:
-                        checkpoint()
-                if self.on_progress:
-                    self.on_progress(step, sched.steps)
-        finally:
-            metrics.close()
-        return self._end("completed", step=step, elapsed_s=elapsed)
+    def _write_dataset_info(self) -> None:
+        data = self._data
+        write_json_atomic(self.run.dataset_path, {
+            "name": data.name, "kind": data.kind, "shape": list(data.shape),
+            "classes": data.classes, "source": data.source, "n_train": len(data.x_train),
+            "n_test": len(data.x_test), "notes": data.notes})
 
     def _truncate_metrics(self, step: int) -> None:
         """Keep only the lines logged up to `step` (the checkpoint), for an exact resume."""
         kept = [r for r in read_jsonl(self.run.metrics_path) if r.get("step", 0) <= step]
-        tmp = self.run.metrics_path.with_name(".metrics.jsonl.tmp")
-        tmp.write_text("".join(_json_line(r) for r in kept), encoding="utf-8")
-        os.replace(tmp, self.run.metrics_path)
-
-
-def _mean(total: torch.Tensor | float, count: int) -> float | list[float]:
-    if isinstance(total, torch.Tensor):
-        value = (total / count).tolist()
-        return [round(v, 6) for v in value] if isinstance(value, list) else value
-    return total / count
-
-
-def _finite(value) -> bool:
-    if isinstance(value, list):
-        return all(math.isfinite(v) for v in value)
-    return math.isfinite(value)
+        write_text_atomic(self.run.metrics_path, "".join(_json_line(r) for r in kept))
 
 
 def _json_line(record: dict) -> str:

@@ -22,8 +22,8 @@ from tests.conftest import tiny_run
 
 
 def gaussian(n, mean, cov, seed):
-    gen = np.random.default_rng(seed)
-    return torch.from_numpy(gen.multivariate_normal(mean, cov, size=n))
+    rng = np.random.default_rng(seed)
+    return torch.from_numpy(rng.multivariate_normal(mean, cov, size=n))
 
 
 def test_identical_sets_have_fid_near_zero():

@@ -8,7 +8,7 @@ from genlab.data import load_dataset
 from genlab.models import VARIANTS, build_model, check_fits_data, gan_losses
 from genlab.models.vae import VAE
 from genlab.presets import make_config
-from genlab.train import BatchSampler
+from genlab.batches import BatchSampler
 from tests.conftest import tiny_config
 
 CONV = {"dcgan", "dcgan-wgan-gp", "cdcgan", "conv-vae"}
@@ -29,16 +29,15 @@ def tiny_setup(variant: str, image_size: int | None = None, seed: int = 0):
         x, y = data.x_train[:256], data.y_train[:256]
         config = tiny_config(variant, "ring")
         model = build_model(config.model, (2,), data.n_classes)
-    opt = config.optim
-    optimizers = model.make_optimizers(opt.lr, opt.lr_d, (opt.beta1, opt.beta2), opt.weight_decay)
+    optimizers = model.make_optimizers(config.optim)
     return model, optimizers, BatchSampler(x, y, 16, seed), torch.Generator().manual_seed(seed)
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_one_step_changes_the_weights_and_stays_finite(variant):
-    model, optimizers, batches, gen = tiny_setup(variant)
+    model, optimizers, batches, noise_rng = tiny_setup(variant)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    out = model.train_step(batches, optimizers, 0, gen)
+    out = model.train_step(batches, optimizers, 0, noise_rng)
     changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
     parts = {k.split(".")[0] for k in changed}
     assert parts >= ({"generator", "discriminator"} if model.family == "gan" else {"encoder", "decoder"})
@@ -49,8 +48,8 @@ def test_one_step_changes_the_weights_and_stays_finite(variant):
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_seeded_training_is_deterministic(variant):
     def two_steps():
-        model, optimizers, batches, gen = tiny_setup(variant, seed=3)
-        outs = [model.train_step(batches, optimizers, s, gen) for s in range(2)]
+        model, optimizers, batches, noise_rng = tiny_setup(variant, seed=3)
+        outs = [model.train_step(batches, optimizers, s, noise_rng) for s in range(2)]
         return outs, model.sample(4, seed=1)
 
     (a, sa), (b, sb) = two_steps(), two_steps()
@@ -63,8 +62,8 @@ def test_seeded_training_is_deterministic(variant):
 def test_inference_weights_round_trip(variant, tmp_path):
     from safetensors.torch import load_file, save_file
 
-    model, optimizers, batches, gen = tiny_setup(variant)
-    model.train_step(batches, optimizers, 0, gen)
+    model, optimizers, batches, noise_rng = tiny_setup(variant)
+    model.train_step(batches, optimizers, 0, noise_rng)
     save_file({k: v.contiguous() for k, v in model.inference_state_dict().items()}, str(tmp_path / "w.st"))
     fresh, *_ = tiny_setup(variant, seed=99)
     fresh.load_inference_state_dict(load_file(str(tmp_path / "w.st")))

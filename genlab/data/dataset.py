@@ -31,7 +31,6 @@ class Dataset:
     y_test: torch.Tensor | None
     classes: list[str] | None
     source: str
-    value_range: tuple[float, float] = (0.0, 1.0)
     # Mixture-of-Gaussians toys know their true modes; the mode-coverage metric needs them.
     modes: torch.Tensor | None = None
     mode_std: float | None = None
@@ -45,7 +44,3 @@ class Dataset:
     @property
     def n_classes(self) -> int:
         return len(self.classes) if self.classes else 0
-
-    def summary(self) -> str:
-        return (f"{self.name}: {len(self.x_train)} train + {len(self.x_test)} test "
-                f"{self.kind} of shape {self.shape}, {self.n_classes or 'no'} classes, from {self.source}")

@@ -28,19 +28,19 @@ def grid_modes() -> torch.Tensor:
     return torch.cartesian_prod(ticks, ticks)
 
 
-def _mixture(modes: torch.Tensor, std: float, n: int, gen: torch.Generator):
-    labels = torch.randint(len(modes), (n,), generator=gen)
-    return modes[labels] + std * torch.randn(n, 2, generator=gen), labels
+def _mixture(modes: torch.Tensor, std: float, n: int, rng: torch.Generator):
+    labels = torch.randint(len(modes), (n,), generator=rng)
+    return modes[labels] + std * torch.randn(n, 2, generator=rng), labels
 
 
-def _spiral(n: int, gen: torch.Generator):
+def _spiral(n: int, rng: torch.Generator):
     # Two interleaved arms: radius grows with the angle, r = 2 * theta / (3 pi).
-    arm = torch.randint(2, (n,), generator=gen)
-    theta = 3 * math.pi * torch.rand(n, generator=gen).sqrt()
+    arm = torch.randint(2, (n,), generator=rng)
+    theta = 3 * math.pi * torch.rand(n, generator=rng).sqrt()
     radius = 2 * theta / (3 * math.pi)
     angle = theta + math.pi * arm
     points = torch.stack([radius * angle.cos(), radius * angle.sin()], dim=1)
-    return points + 0.02 * torch.randn(n, 2, generator=gen), arm
+    return points + 0.02 * torch.randn(n, 2, generator=rng), arm
 
 
 def _moons(n: int, seed: int):
@@ -57,13 +57,13 @@ def load_toy(name: str, seed: int = 0) -> Dataset:
     modes, std, classes = None, None, None
 
     def draw(n: int, s: int):
-        gen = torch.Generator().manual_seed(s)
+        rng = torch.Generator().manual_seed(s)
         if name == "ring":
-            return _mixture(ring_modes(), 0.01, n, gen)
+            return _mixture(ring_modes(), 0.01, n, rng)
         if name == "grid":
-            return _mixture(grid_modes(), 0.05, n, gen)
+            return _mixture(grid_modes(), 0.05, n, rng)
         if name == "spiral":
-            return _spiral(n, gen)
+            return _spiral(n, rng)
         return _moons(n, s)
 
     x_train, y_train = draw(N_TRAIN, seed)
@@ -77,5 +77,4 @@ def load_toy(name: str, seed: int = 0) -> Dataset:
     return Dataset(name=name, kind="points", x_train=x_train.float(), y_train=y_train,
                    x_test=x_test.float(), y_test=y_test, classes=classes,
                    source=f"generated from seed {seed}",
-                   value_range=(float(x_train.min()), float(x_train.max())),
                    modes=modes, mode_std=std)

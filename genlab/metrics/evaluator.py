@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -17,6 +16,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from genlab.atomic import replacing
 from genlab.data import Dataset, data_dir
 
 FEATURES = 128
@@ -71,16 +71,16 @@ def train_evaluator(data: Dataset, device: torch.device, seed: int = 0) -> tuple
     with torch.random.fork_rng(devices=[]):  # leave the caller's random stream alone
         torch.manual_seed(seed)
         model = Classifier(data.shape[0], data.n_classes).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     x, y = data.x_train.to(device), data.y_train.to(device)
-    gen = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
     model.train()
     for _ in range(TRAIN_STEPS):
-        idx = torch.randint(len(x), (min(BATCH, len(x)),), generator=gen).to(device)
+        idx = torch.randint(len(x), (min(BATCH, len(x)),), generator=rng).to(device)
         loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
-        opt.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        optimizer.step()
     _, pred = model.embed(data.x_test.to(device))
     return model, (pred.cpu() == data.y_test).double().mean().item()
 
@@ -98,9 +98,8 @@ def load_or_train(data: Dataset, device: torch.device) -> tuple[Classifier, floa
         return model.to(device), float(meta["test_accuracy"])
     model, accuracy = train_evaluator(data, device)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     meta = {"dataset": data.name, "source": data.source, "test_accuracy": accuracy, "steps": TRAIN_STEPS}
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp),
-              metadata={"genlab_evaluator": json.dumps(meta)})
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp),
+                  metadata={"genlab_evaluator": json.dumps(meta)})
     return model, accuracy

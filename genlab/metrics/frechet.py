@@ -41,13 +41,13 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 10, subset_size: 
     MMD^2_u = sum_{i != j} k(x_i, x_j) / (m (m - 1)) + sum_{i != j} k(y_i, y_j) / (m (m - 1))
               - 2 sum_{i, j} k(x_i, y_j) / m^2
     """
-    gen = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
     m = min(subset_size, len(real), len(fake))
     d = real.shape[1]
     values = []
     for _ in range(subsets):
-        x = real[torch.randperm(len(real), generator=gen)[:m]].double()
-        y = fake[torch.randperm(len(fake), generator=gen)[:m]].double()
+        x = real[torch.randperm(len(real), generator=rng)[:m]].double()
+        y = fake[torch.randperm(len(fake), generator=rng)[:m]].double()
         kxx, kyy, kxy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
         off = m * (m - 1)
         values.append(((kxx.sum() - kxx.diag().sum()) / off + (kyy.sum() - kyy.diag().sum()) / off

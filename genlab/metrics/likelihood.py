@@ -29,13 +29,9 @@ def elbo_terms(model: VAE, x: torch.Tensor, labels: torch.Tensor | None = None, 
     """Mean test ELBO with its reconstruction and KL parts (one z per point), in nats,
     and the mean squared error of reconstructions from the posterior mean."""
     model.eval()
-    gen = torch.Generator(x.device).manual_seed(seed)
-    mu, logvar = model.encode(x, labels)
-    z = model.reparameterize(mu, logvar, gen)
-    recon = model.neg_log_likelihood(model.decoder(z, model.one_hot(labels, len(x))), x)
-    kl = model.kl_per_dim(mu, logvar).sum(1)
+    terms = model.loss_function(x, labels, torch.Generator(x.device).manual_seed(seed))
     mse = ((model.reconstruct(x, labels) - x) ** 2).flatten(1).mean(1)
-    return {"elbo": (-recon - kl).mean().item(), "recon": recon.mean().item(), "kl": kl.mean().item(),
+    return {"elbo": -terms["loss"].item(), "recon": terms["recon"].item(), "kl": terms["kl"].item(),
             "recon_mse": mse.mean().item()}
 
 
@@ -43,12 +39,12 @@ def elbo_terms(model: VAE, x: torch.Tensor, labels: torch.Tensor | None = None, 
 def iwae_bound(model: VAE, x: torch.Tensor, k: int, labels: torch.Tensor | None = None, seed: int = 0) -> float:
     """The mean IWAE_k lower bound on log p(x) of the points in x, in nats."""
     model.eval()
-    gen = torch.Generator(x.device).manual_seed(seed)
+    noise_rng = torch.Generator(x.device).manual_seed(seed)
     mu, logvar = model.encode(x, labels)
     cond = model.one_hot(labels, len(x))
     log_w = []
     for _ in range(k):
-        z = model.reparameterize(mu, logvar, gen)
+        z = model.reparameterize(mu, logvar, noise_rng)
         log_px_z = -model.neg_log_likelihood(model.decoder(z, cond), x)
         log_pz = _log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
         # log w = log p(x|z) + log p(z) - log q(z|x)

@@ -25,11 +25,11 @@ def class_histogram(predicted: torch.Tensor, real_labels: torch.Tensor, n_classe
     """How generated samples spread over the classes an evaluator sees in them.
 
     KL(p_gen || p_real) = sum_c p_gen(c) log(p_gen(c) / p_real(c)); empty classes of p_gen add 0."""
-    gen = torch.bincount(predicted, minlength=n_classes).double()
+    fake_counts = torch.bincount(predicted, minlength=n_classes).double()
     real = torch.bincount(real_labels, minlength=n_classes).double()
-    p, q = gen / gen.sum(), real / real.sum()
+    p, q = fake_counts / fake_counts.sum(), real / real.sum()
     kl = sum(pc * math.log(pc / qc) for pc, qc in zip(p.tolist(), q.tolist()) if pc > 0)
     # A class counts as covered when it gets at least a quarter of its fair share.
     covered = int((p >= 0.25 * q).sum())
-    return {"histogram": gen.long().tolist(), "classes_covered": covered, "classes_total": n_classes,
+    return {"histogram": fake_counts.long().tolist(), "classes_covered": covered, "classes_total": n_classes,
             "kl_to_real": kl}

@@ -7,15 +7,16 @@ from typing import Any
 
 import torch
 
+from genlab.atomic import write_json_atomic
 from genlab.data import Dataset
-from genlab.metrics import NO_LIKELIHOOD
+from genlab.metrics import MEANINGS, NO_LIKELIHOOD
 from genlab.metrics.evaluator import load_or_train
 from genlab.metrics.frechet import fid, kid
 from genlab.metrics.likelihood import elbo_terms, iwae_bound
 from genlab.metrics.manifold import prdc
 from genlab.metrics.modes import class_histogram, mode_coverage
 from genlab.models import GenerativeModel
-from genlab.runs import Run, read_json, write_json_atomic
+from genlab.runs import Run, read_json
 
 SAMPLE_SEED = 12345  # evaluation samples come from their own seed, not the fixed grid's
 PRDC_MAX = 2000  # k-NN metrics are quadratic in the sample count
@@ -85,3 +86,40 @@ def record_evaluation(run: Run, step: int, result: dict[str, Any]) -> None:
     kept = [e for e in read_evaluations(run) if e["step"] != step]
     kept.append({"step": step, "evaluated_at": time.time(), **result})
     write_json_atomic(run.eval_path, {"evaluations": sorted(kept, key=lambda e: e["step"])})
+
+
+def latest_evaluation(run: Run) -> dict[str, Any] | None:
+    evaluations = read_evaluations(run)
+    return evaluations[-1] if evaluations else None
+
+
+# The headline numbers of an evaluation, in the order they are shown.
+HEADLINE = ["modes_captured", "high_quality", "fid", "fid_floor", "kid", "kid_floor", "precision", "recall",
+            "density", "coverage", "classes_covered", "kl_to_real", "elbo", "iwae", "recon", "kl", "recon_mse",
+            "evaluator_accuracy"]
+
+
+def metric_rows(entry: dict[str, Any], only: tuple[str, ...] | None = None) -> list[dict[str, str]]:
+    """One row per headline number of an evaluation (or of those in `only`): metric, value, meaning."""
+    rows = []
+    for key in HEADLINE:
+        value = entry.get(key)
+        if not isinstance(value, (int, float)) or (only is not None and key not in only):
+            continue
+        label, text = key, f"{value:.4g}"
+        if key == "modes_captured":
+            text = f"{value} of {entry['modes_total']}"
+        elif key == "classes_covered":
+            text = f"{value} of {entry['classes_total']}"
+        elif key == "iwae":
+            label = f"iwae (k={entry.get('iwae_k')})"
+        rows.append({"metric": label, "value": text, "meaning": MEANINGS[key]})
+    return rows
+
+
+def fid_line(run: Run) -> str:
+    """'<run>: FID x (real-vs-real floor y)', or that it is not evaluated."""
+    e = latest_evaluation(run)
+    if not e or "fid" not in e:
+        return f"{run.id}: not evaluated"
+    return f"{run.id}: FID {e['fid']:.1f} (real-vs-real floor {e['fid_floor']:.1f})"

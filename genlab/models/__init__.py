@@ -6,11 +6,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from genlab.config import ConfigError, ModelConfig
-from genlab.models.base import GenerativeModel, noise
+from genlab.models.base import CurveGroup, GenerativeModel, noise
 from genlab.models.gan import GAN
 from genlab.models.vae import VAE
 
-__all__ = ["VARIANTS", "GenerativeModel", "Variant", "build_model", "check_fits_data", "noise"]
+__all__ = ["FAMILY_CLASSES", "VARIANTS", "CurveGroup", "GenerativeModel", "Variant", "build_model", "check_fits_data",
+           "curves_for", "family_class", "noise"]
+
+# The families by name: what a config's `family` means.
+FAMILY_CLASSES: dict[str, type[GenerativeModel]] = {klass.family: klass for klass in (GAN, VAE)}
+
+
+def family_class(family: str) -> type[GenerativeModel]:
+    """The model class of a family; ConfigError for an unknown one."""
+    if family not in FAMILY_CLASSES:
+        raise ConfigError(f"family must be one of {', '.join(FAMILY_CLASSES)}, not {family!r}")
+    return FAMILY_CLASSES[family]
 
 
 @dataclass(frozen=True)
@@ -22,6 +33,15 @@ class Variant:
     arch: str
     description: str
     options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_vae(self) -> bool:
+        return self.family == "vae"
+
+    @property
+    def beta(self) -> float:
+        """A VAE variant's weight of the KL term."""
+        return float(self.options.get("beta", 1.0))
 
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in [
@@ -52,10 +72,14 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
 ]}
 
 
+def curves_for(config: ModelConfig) -> list[CurveGroup]:
+    """How a run of this model config is plotted, its family's main chart first."""
+    return family_class(config.family).curves(config)
+
+
 def build_model(config: ModelConfig, data_shape: tuple[int, ...], n_classes: int) -> GenerativeModel:
     """A freshly initialised model of the configured family for data of this shape."""
-    klass = GAN if config.family == "gan" else VAE
-    return klass(config, tuple(data_shape), n_classes)
+    return family_class(config.family)(config, tuple(data_shape), n_classes)
 
 
 def check_fits_data(config: ModelConfig, kind: str, shape: tuple[int, ...], n_classes: int) -> None:

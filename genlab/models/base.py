@@ -1,11 +1,29 @@
-"""The face both families show the views: latent_dim, generate(z), sample(n, seed)."""
+"""The face both families show the views: latent_dim, generate(z), sample(n, seed); and
+what each family says about itself: the curves its training log is plotted as."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from torch import nn
 
-from genlab.config import ModelConfig
+from genlab.config import ModelConfig, OptimConfig
+
+
+@dataclass(frozen=True)
+class CurveGroup:
+    """Logged values drawn on one chart: e.g. ("loss_d", "loss_g") as "Losses"."""
+
+    keys: tuple[str, ...]
+    title: str
+
+
+class Batches(Protocol):
+    """Where a training step draws its real data from (genlab.batches.BatchSampler)."""
+
+    def draw(self) -> tuple[torch.Tensor, torch.Tensor | None]: ...
 
 
 def noise(n: int, latent_dim: int, seed: int) -> torch.Tensor:
@@ -13,12 +31,22 @@ def noise(n: int, latent_dim: int, seed: int) -> torch.Tensor:
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
+def adam(params, optim: OptimConfig, lr: float) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=lr, betas=(optim.beta1, optim.beta2), weight_decay=optim.weight_decay)
+
+
 class GenerativeModel(nn.Module):
-    """Base of both families. Subclasses set `inference_parts`: the submodules a view
-    needs (snapshots hold only those), and implement `generate` and `train_step`."""
+    """Base of both families. Subclasses set `family` and `inference_parts` (the submodules
+    a view needs; snapshots hold only those), and implement `generate`, `make_optimizers`,
+    `train_step` and `curves`."""
 
     family = ""
     inference_parts: tuple[str, ...] = ()
+
+    @classmethod
+    def curves(cls, config: ModelConfig) -> list[CurveGroup]:
+        """How a run of this family and config is plotted, the main chart first."""
+        raise NotImplementedError
 
     def __init__(self, config: ModelConfig, data_shape: tuple[int, ...], n_classes: int):
         super().__init__()
@@ -70,11 +98,12 @@ class GenerativeModel(nn.Module):
             raise ValueError(f"weights do not fit this model: missing {missing[:3]}, "
                              f"unexpected {unexpected[:3]}")
 
-    def make_optimizers(self, lr: float, lr_d: float | None, betas: tuple[float, float],
-                        weight_decay: float) -> dict[str, torch.optim.Optimizer]:
+    def make_optimizers(self, optim: OptimConfig) -> dict[str, torch.optim.Optimizer]:
+        """Adam for each network, by name."""
         raise NotImplementedError
 
-    def train_step(self, batches, optimizers: dict[str, torch.optim.Optimizer], step: int,
-                   gen: torch.Generator) -> dict[str, torch.Tensor]:
-        """One update; returns named scalars as tensors (no host sync)."""
+    def train_step(self, batches: Batches, optimizers: dict[str, torch.optim.Optimizer], step: int,
+                   noise_rng: torch.Generator) -> dict[str, torch.Tensor | float]:
+        """One update; returns named scalars as tensors (no host sync). `noise_rng` draws
+        every random number of the step, so a seeded run repeats exactly."""
         raise NotImplementedError

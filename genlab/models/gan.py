@@ -7,9 +7,9 @@ import torch
 from torch import nn
 from torch.nn.utils import get_total_norm
 
-from genlab.config import ModelConfig
+from genlab.config import ModelConfig, OptimConfig
 from genlab.models import gan_losses
-from genlab.models.base import GenerativeModel
+from genlab.models.base import CurveGroup, GenerativeModel, adam
 from genlab.models.blocks import DownConvStack, UpConvStack, maybe_sn, mlp
 
 
@@ -34,7 +34,7 @@ class Generator(nn.Module):
         return torch.tanh(out) if self.squash else out
 
 
-class Critic(nn.Module):
+class Discriminator(nn.Module):
     """The discriminator: features -> one score. Takes `pack` samples at once (PacGAN),
     and for a conditional GAN adds a projection term <embed(y), features> (Miyato &
     Koyama 2018)."""
@@ -69,7 +69,15 @@ class GAN(GenerativeModel):
     def __init__(self, config: ModelConfig, data_shape: tuple[int, ...], n_classes: int):
         super().__init__(config, data_shape, n_classes)
         self.generator = Generator(config, self.data_shape, self.n_classes)
-        self.discriminator = Critic(config, self.data_shape, self.n_classes)
+        self.discriminator = Discriminator(config, self.data_shape, self.n_classes)
+
+    @classmethod
+    def curves(cls, config: ModelConfig) -> list[CurveGroup]:
+        groups = [CurveGroup(("loss_d", "loss_g"), "Losses"), CurveGroup(("d_real", "d_fake"), "D(x) and D(G(z))"),
+                  CurveGroup(("grad_norm_d", "grad_norm_g"), "Gradient norms")]
+        if config.loss == "wgan-gp":
+            groups.append(CurveGroup(("critic_gap", "gp"), "Critic gap (Wasserstein estimate) and penalty"))
+        return groups
 
     # Images live in [0, 1] outside the model and in [-1, 1] inside (the range of tanh).
     def to_model_space(self, x: torch.Tensor) -> torch.Tensor:
@@ -87,64 +95,75 @@ class GAN(GenerativeModel):
             return x
         return x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
 
-    def make_optimizers(self, lr, lr_d, betas, weight_decay):
-        return {
-            "generator": torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas,
-                                          weight_decay=weight_decay),
-            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=lr_d or lr,
-                                              betas=betas, weight_decay=weight_decay),
-        }
+    def make_optimizers(self, optim: OptimConfig) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": adam(self.generator.parameters(), optim, optim.lr),
+                "discriminator": adam(self.discriminator.parameters(), optim, optim.lr_d or optim.lr)}
 
-    def train_step(self, batches, optimizers, step, gen):
-        c = self.config
-        G, D = self.generator, self.discriminator
-        opt_g, opt_d = optimizers["generator"], optimizers["discriminator"]
-        bce_like = c.loss in ("minimax", "non-saturating")
+    def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
+                           noise_rng: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """L_D on a real and a generated batch (model space) with the configured penalties.
+        Returns the loss and, detached, the scores r = D(x), f = D(G(z)) and each penalty."""
+        c, D = self.config, self.discriminator
+        real_in, fake_in = self.pack(real), self.pack(fake)
+        if c.r1_weight > 0:
+            real_in.requires_grad_(True)
+        r, f = D(real_in, labels), D(fake_in, labels)
+        loss = gan_losses.d_loss(c.loss, r, f)
+        terms = {}
+        if c.loss == "wgan-gp":
+            gp = gan_losses.gradient_penalty(D, real_in, fake_in, labels, noise_rng)
+            # L_D = E[f] - E[r] + lambda * GP
+            loss = loss + c.gp_weight * gp
+            terms["gp"] = gp.detach()
+        if c.r1_weight > 0:
+            r1 = gan_losses.r1_penalty(r, real_in)
+            # L_D += gamma / 2 * E||grad D(x)||^2
+            loss = loss + 0.5 * c.r1_weight * r1
+            terms["r1"] = r1.detach()
+        return loss, {**terms, "r": r.detach(), "f": f.detach()}
+
+    def generator_loss(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """L_G on generated samples of the codes z."""
+        fake = self.generator(z, self.one_hot(labels, len(z)))
+        return gan_losses.g_loss(self.config.loss, self.discriminator(self.pack(fake), labels))
+
+    def train_step(self, batches, optimizers, step, noise_rng):
         out: dict[str, torch.Tensor] = {}
-
         # Discriminator: n_critic updates, each on a fresh real batch and fresh noise.
-        for _ in range(c.n_critic):
-            x, y = batches.next()
+        for _ in range(self.config.n_critic):
+            x, y = batches.draw()
             real = self.to_model_space(x)
             labels = y if self.n_classes else None
-            z = torch.randn(len(real), self.latent_dim, device=real.device, generator=gen)
+            z = torch.randn(len(real), self.latent_dim, device=real.device, generator=noise_rng)
             with torch.no_grad():
-                fake = G(z, self.one_hot(labels, len(z)))
-            real_in, fake_in = self.pack(real), self.pack(fake)
-            if c.r1_weight > 0:
-                real_in.requires_grad_(True)
-            r, f = D(real_in, labels), D(fake_in, labels)
-            loss_d = gan_losses.d_loss(c.loss, r, f)
-            if c.loss == "wgan-gp":
-                gp = gan_losses.gradient_penalty(D, real_in, fake_in, labels, gen)
-                # L_D = E[f] - E[r] + lambda * GP
-                loss_d = loss_d + c.gp_weight * gp
-                out["gp"] = gp.detach()
-            if c.r1_weight > 0:
-                r1 = gan_losses.r1_penalty(r, real_in)
-                # L_D += gamma / 2 * E||grad D(x)||^2
-                loss_d = loss_d + 0.5 * c.r1_weight * r1
-                out["r1"] = r1.detach()
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            out["grad_norm_d"] = get_total_norm([p.grad for p in D.parameters() if p.grad is not None])
-            opt_d.step()
+                fake = self.generator(z, self.one_hot(labels, len(z)))
+            loss_d, terms = self.discriminator_loss(real, fake, labels, noise_rng)
+            r, f = terms.pop("r"), terms.pop("f")
+            out.update(terms)
+            out["grad_norm_d"] = _update(optimizers["discriminator"], loss_d, self.discriminator)
 
         # Generator: one update on fresh noise, with the labels of the last real batch.
-        z = torch.randn(len(real), self.latent_dim, device=real.device, generator=gen)
-        f_g = D(self.pack(G(z, self.one_hot(labels, len(z)))), labels)
-        loss_g = gan_losses.g_loss(c.loss, f_g)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        out["grad_norm_g"] = get_total_norm([p.grad for p in G.parameters() if p.grad is not None])
-        opt_g.step()
-
-        r, f = r.detach(), f.detach()
-        out.update(loss_d=loss_d.detach(), loss_g=loss_g.detach(),
-                   # D(x) and D(G(z)) as probabilities where D is a classifier, raw scores otherwise.
-                   d_real=(torch.sigmoid(r) if bce_like else r).mean(),
-                   d_fake=(torch.sigmoid(f) if bce_like else f).mean())
-        if c.loss == "wgan-gp":
-            # E[D(x)] - E[D(G(z))]: the critic's estimate of the Wasserstein distance.
-            out["critic_gap"] = r.mean() - f.mean()
+        z = torch.randn(len(real), self.latent_dim, device=real.device, generator=noise_rng)
+        loss_g = self.generator_loss(z, labels)
+        out["grad_norm_g"] = _update(optimizers["generator"], loss_g, self.generator)
+        out.update(loss_d=loss_d.detach(), loss_g=loss_g.detach(), **self._score_means(r, f))
         return out
+
+    def _score_means(self, r: torch.Tensor, f: torch.Tensor) -> dict[str, torch.Tensor]:
+        """D(x) and D(G(z)) as probabilities where D is a classifier, raw scores otherwise;
+        for WGAN-GP also E[D(x)] - E[D(G(z))], the critic's estimate of the Wasserstein distance."""
+        logistic = gan_losses.is_logistic(self.config.loss)
+        means = {"d_real": (torch.sigmoid(r) if logistic else r).mean(),
+                 "d_fake": (torch.sigmoid(f) if logistic else f).mean()}
+        if self.config.loss == "wgan-gp":
+            means["critic_gap"] = r.mean() - f.mean()
+        return means
+
+
+def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor, network: nn.Module) -> torch.Tensor:
+    """One gradient step on `loss`; returns the norm of `network`'s gradient."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norm = get_total_norm([p.grad for p in network.parameters() if p.grad is not None])
+    optimizer.step()
+    return norm

@@ -10,8 +10,13 @@ import torch
 from torch.nn.functional import relu, softplus
 
 
+def is_logistic(kind: str) -> bool:
+    """Whether D is a classifier under this loss, so sigma(D(x)) is its probability that x is real."""
+    return kind in ("minimax", "non-saturating")
+
+
 def d_loss(kind: str, r: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    if kind in ("minimax", "non-saturating"):
+    if is_logistic(kind):
         # Goodfellow et al. 2014: max_D E[log sigma(r)] + E[log(1 - sigma(f))];
         # -log sigma(t) = softplus(-t) and -log(1 - sigma(t)) = softplus(t).
         return softplus(-r).mean() + softplus(f).mean()
@@ -43,11 +48,11 @@ def g_loss(kind: str, f: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown GAN loss {kind!r}")
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels, gen: torch.Generator):
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, labels, noise_rng: torch.Generator):
     """WGAN-GP (Gulrajani et al. 2017): E[(||grad_x D(x_hat)||_2 - 1)^2], with
     x_hat = eps * x + (1 - eps) * G(z) and eps ~ U[0, 1] per sample."""
     eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
-    eps = torch.rand(eps_shape, device=real.device, generator=gen)
+    eps = torch.rand(eps_shape, device=real.device, generator=noise_rng)
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat, labels).sum(), x_hat, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()

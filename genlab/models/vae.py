@@ -10,8 +10,8 @@ import torch
 from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits
 
-from genlab.config import ModelConfig
-from genlab.models.base import GenerativeModel
+from genlab.config import ModelConfig, OptimConfig
+from genlab.models.base import CurveGroup, GenerativeModel, adam
 from genlab.models.blocks import DownConvStack, UpConvStack, mlp
 
 
@@ -67,13 +67,18 @@ class VAE(GenerativeModel):
         self.encoder = Encoder(config, self.data_shape, self.n_classes)
         self.decoder = Decoder(config, self.data_shape, self.n_classes)
 
+    @classmethod
+    def curves(cls, config: ModelConfig) -> list[CurveGroup]:
+        return [CurveGroup(("recon", "kl"), "Reconstruction and KL"), CurveGroup(("loss",), "Loss")]
+
     def encode(self, x: torch.Tensor, labels: torch.Tensor | None = None):
         """(mu, logvar) of the approximate posterior q(z|x)."""
         return self.encoder(x, self.one_hot(labels, len(x)))
 
-    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor, gen: torch.Generator | None = None):
+    def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor,
+                       noise_rng: torch.Generator | None = None) -> torch.Tensor:
         # z = mu + sigma * eps, eps ~ N(0, I): a sample of q(z|x) that gradients flow through.
-        eps = torch.randn(mu.shape, device=mu.device, generator=gen)
+        eps = torch.randn(mu.shape, device=mu.device, generator=noise_rng)
         return mu + torch.exp(0.5 * logvar) * eps
 
     def mean_of(self, out: torch.Tensor) -> torch.Tensor:
@@ -111,24 +116,29 @@ class VAE(GenerativeModel):
         warm = self.config.kl_warmup_steps
         return self.config.beta * min(1.0, (step + 1) / warm) if warm else self.config.beta
 
-    def make_optimizers(self, lr, lr_d, betas, weight_decay):
-        return {"vae": torch.optim.Adam(self.parameters(), lr=lr, betas=betas, weight_decay=weight_decay)}
+    def make_optimizers(self, optim: OptimConfig) -> dict[str, torch.optim.Optimizer]:
+        return {"vae": adam(self.parameters(), optim, optim.lr)}
 
-    def train_step(self, batches, optimizers, step, gen):
-        x, y = batches.next()
-        labels = y if self.n_classes else None
+    def loss_function(self, x: torch.Tensor, labels: torch.Tensor | None, noise_rng: torch.Generator | None,
+                      beta: float = 1.0) -> dict[str, torch.Tensor]:
+        """The terms of -ELBO_beta on a batch, each a mean over the batch, with one z ~ q(z|x)
+        per point: recon = -log p(x|z), kl = KL(q(z|x) || p(z)) and its parts per latent
+        dimension, loss = recon + beta * kl. With beta = 1, -loss is the ELBO."""
         cond = self.one_hot(labels, len(x))
         mu, logvar = self.encoder(x, cond)
-        out = self.decoder(self.reparameterize(mu, logvar, gen), cond)
+        out = self.decoder(self.reparameterize(mu, logvar, noise_rng), cond)
         recon = self.neg_log_likelihood(out, x).mean()
         kl_dims = self.kl_per_dim(mu, logvar).mean(0)
         kl = kl_dims.sum()
+        # -ELBO_beta = E_q[-log p(x|z)] + beta * KL(q(z|x) || p(z))
+        return {"loss": recon + beta * kl, "recon": recon, "kl": kl, "kl_per_dim": kl_dims}
+
+    def train_step(self, batches, optimizers, step, noise_rng):
+        x, y = batches.draw()
         beta = self.beta_at(step)
-        # Minimise -ELBO_beta = E_q[-log p(x|z)] + beta * KL(q(z|x) || p(z))
-        loss = recon + beta * kl
-        opt = optimizers["vae"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return {"loss": loss.detach(), "recon": recon.detach(), "kl": kl.detach(),
-                "kl_per_dim": kl_dims.detach(), "beta": beta}
+        terms = self.loss_function(x, y if self.n_classes else None, noise_rng, beta)
+        optimizer = optimizers["vae"]
+        optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        optimizer.step()
+        return {**{k: v.detach() for k, v in terms.items()}, "beta": beta}

@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from genlab.metrics.report import evaluate_model, record_evaluation
 from genlab.presets import make_config
-from genlab.runs import Run, create_run, write_json_atomic
+from genlab.atomic import replacing, write_json_atomic
+from genlab.runs import Run, create_run
 from genlab.snapshots import load_model
 from genlab.train import ProgressCallback, Trainer, dataset_for
 
@@ -70,7 +71,8 @@ def shrink(run: Run) -> None:
     for step in run.snapshot_steps():
         path = run.snapshot_path(step)
         state = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(str(path)).items()}
-        save_file(state, str(path), metadata={"step": str(step), "dtype": "float16"})
+        with replacing(path) as tmp:
+            save_file(state, str(tmp), metadata={"step": str(step), "dtype": "float16"})
 
 
 def evaluate_snapshots(run: Run, samples: int) -> None:

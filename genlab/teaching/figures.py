@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from genlab.models.gan_losses import is_logistic
 from genlab.teaching.kl import Gaussian, Mixture, kl_numeric, plot_range, reverse_kl
 from genlab.teaching.lab import RESOLUTION, ToyLab
 
@@ -67,7 +68,7 @@ def lab_figure(lab: ToyLab, resolution: int = RESOLUTION, show_surface: bool = T
     if show_surface:
         axis, _ = lab.grid(resolution)
         values = lab.decoder_density(resolution) if vae else lab.decision_surface(resolution)
-        logistic = not vae and lab.model.config.loss in ("minimax", "non-saturating")
+        logistic = not vae and is_logistic(lab.model.config.loss)
         label = "p(x)" if vae else ("D(x)" if logistic else "critic")
         # RdBu runs from red (low: "fake") to blue (high: "real"), the colours of the points.
         fig.add_trace(go.Heatmap(x=axis.numpy(), y=axis.numpy(), z=values.numpy(),

@@ -104,7 +104,8 @@ def fit_reverse(p: Mixture) -> Gaussian:
     return Gaussian(float(best.x[0]), float(math.exp(best.x[1])))
 
 
-def plot_range(p: Mixture, *qs: Gaussian, width: float = 5.0) -> tuple[float, float]:
-    """An x range that holds p's modes and every q to `width` standard deviations."""
-    points = [(p.m1, p.std), (p.m2, p.std)] + [(q.mean, q.std) for q in qs]
+def plot_range(*dists: Mixture | Gaussian, width: float = 5.0) -> tuple[float, float]:
+    """An x range that holds every mode of every distribution to `width` standard deviations."""
+    points = [pt for d in dists for pt in ([(d.m1, d.std), (d.m2, d.std)] if isinstance(d, Mixture)
+                                          else [(d.mean, d.std)])]
     return min(m - width * s for m, s in points), max(m + width * s for m, s in points)

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from genlab.batches import BatchSampler
 from genlab.data import load_dataset
 from genlab.metrics.modes import mode_coverage
-from genlab.models import GenerativeModel, build_model, noise
+from genlab.models import VARIANTS, GenerativeModel, build_model, noise
+from genlab.models.gan_losses import is_logistic
 from genlab.presets import make_config
-from genlab.train import BatchSampler, check_config
+from genlab.step_log import RunningMeans, non_finite
+from genlab.train import check_config
 
 TOYS = ("ring", "grid", "spiral", "moons")
 LAB_VARIANTS = ("gan", "gan-r1", "minimax-gan", "lsgan", "hinge-sn", "wgan-gp", "pacgan2", "vae", "beta-vae")
@@ -60,6 +63,17 @@ class LabSettings:
     beta: float = 1.0  # VAEs only
     seed: int = 0
 
+    @classmethod
+    def defaults(cls, variant: str, dataset: str) -> LabSettings:
+        """The lab's starting settings for a model on a toy: the toy preset's learning rate,
+        and a VAE variant's own beta."""
+        return cls(variant=variant, dataset=dataset, lr=make_config(variant, dataset).optim.lr,
+                   beta=VARIANTS[variant].beta)
+
+    @property
+    def is_vae(self) -> bool:
+        return VARIANTS[self.variant].is_vae
+
 
 class ToyLab:
     """One model on one toy, its optimisers and the loss history of its steps."""
@@ -67,17 +81,16 @@ class ToyLab:
     def __init__(self, settings: LabSettings):
         self.settings = s = settings
         overrides = dict(lr=s.lr, hidden=s.hidden, batch_size=s.batch_size, seed=s.seed, device="cpu")
-        if s.variant in ("vae", "beta-vae"):
+        if s.is_vae:
             overrides["beta"] = s.beta
         self.config = make_config(s.variant, s.dataset, **overrides)
         self.data = load_dataset(s.dataset)
         check_config(self.config, self.data)
         torch.manual_seed(s.seed)
-        opt = self.config.optim
         self.model: GenerativeModel = build_model(self.config.model, self.data.shape, self.data.n_classes)
-        self.optimizers = self.model.make_optimizers(opt.lr, opt.lr_d, (opt.beta1, opt.beta2), opt.weight_decay)
-        self.gen = torch.Generator().manual_seed(s.seed)
-        self.sampler = BatchSampler(self.data.x_train, self.data.y_train, opt.batch_size, s.seed)
+        self.optimizers = self.model.make_optimizers(self.config.optim)
+        self.noise_rng = torch.Generator().manual_seed(s.seed)
+        self.sampler = BatchSampler(self.data.x_train, self.data.y_train, self.config.optim.batch_size, s.seed)
         self.step_count = 0
         self.history: list[dict[str, float]] = []
         self.error: str | None = None  # set when training diverged; the lab then stays put
@@ -96,16 +109,14 @@ class ToyLab:
         if self.error:
             return None
         self.model.train()
-        sums: dict[str, float] = {}
+        means = RunningMeans()
         for _ in range(n):
-            out = self.model.train_step(self.sampler, self.optimizers, self.step_count, self.gen)
+            means.add(self.model.train_step(self.sampler, self.optimizers, self.step_count, self.noise_rng))
             self.step_count += 1
-            for k, v in out.items():
-                if isinstance(v, torch.Tensor) and v.dim() > 0:
-                    continue  # per-dimension values (a VAE's KL per dimension) stay out of the curves
-                sums[k] = sums.get(k, 0.0) + float(v)
-        record = {"step": float(self.step_count), **{k: v / n for k, v in sums.items()}}
-        if not all(math.isfinite(v) for v in record.values()):
+        # Per-dimension values (a VAE's KL per dimension) stay out of the curves.
+        record = {"step": float(self.step_count),
+                  **{k: v for k, v in means.means().items() if not isinstance(v, list)}}
+        if non_finite(record):
             self.error = (f"Training diverged: the losses became NaN or infinite by step {self.step_count}. "
                           "Reset, perhaps with a lower learning rate.")
             return None
@@ -130,7 +141,7 @@ class ToyLab:
         _, points = self.grid(resolution)
         with _viewing(self.model.discriminator) as D:
             scores = D(points.repeat(1, self.model.config.pack), None)
-        if self.model.config.loss in ("minimax", "non-saturating"):
+        if is_logistic(self.model.config.loss):
             scores = torch.sigmoid(scores)
         return scores.reshape(resolution, resolution)
 

@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from genlab.config import RunConfig
+from genlab.presets import make_config
+
+
+VIEWS = ("modes", "side-by-side")
+
 
 @dataclass(frozen=True)
 class Lesson:
@@ -18,6 +24,16 @@ class Lesson:
     runs: dict[str, str]  # role -> demo run id
     # (variant, dataset, overrides) of the runs "Train it yourself" launches
     train_yourself: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # How the evidence is shown: "modes" (collapsed vs balanced on a toy, and a class
+    # histogram) or "side-by-side" (each run's samples, a walk and `metrics`, from one seed).
+    view: str = "side-by-side"
+    metrics: tuple[str, ...] = ()
+    vae_views: bool = False  # side by side also shows reconstructions and the KL per dimension
+    compare_link: bool = False  # a link opens the GAN and VAE roles in Compare
+
+    def configs(self) -> list[RunConfig]:
+        """The runs "Train it yourself" launches."""
+        return [make_config(variant, dataset, **overrides) for variant, dataset, overrides in self.train_yourself]
 
 
 LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
@@ -35,7 +51,8 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
          "it did not."],
         {"balanced": "demo-gan-ring", "collapsed": "demo-gan-ring-collapsed", "images": "demo-dcgan-fashion"},
         [("gan", "ring", dict(steps=3000, name="lesson-ring-balanced")),
-         ("gan", "ring", dict(steps=3000, lr_d=1e-4, name="lesson-ring-collapsed"))]),
+         ("gan", "ring", dict(steps=3000, lr_d=1e-4, name="lesson-ring-collapsed"))],
+        view="modes"),
     Lesson(
         "beta", "β trades sharpness for a smoother latent space",
         ["Two conv VAEs on Fashion-MNIST, identical but for β, the weight of the KL term: "
@@ -49,7 +66,8 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
          "(how much of the data is covered) of samples from the prior, and their FIDs."],
         {"beta 1": "demo-vae-fashion", "beta 4": "demo-beta4-vae-fashion"},
         [("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, beta=1.0, name="lesson-beta1")),
-         ("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, beta=4.0, name="lesson-beta4"))]),
+         ("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, beta=4.0, name="lesson-beta4"))],
+        metrics=("fid", "fid_floor", "precision", "recall", "recon", "kl"), vae_views=True),
     Lesson(
         "gan-vs-vae", "Same data, same latent size: GAN vs VAE",
         ["A DCGAN and a conv VAE, both on Fashion-MNIST, both with a 32-D latent: the same code z "
@@ -62,5 +80,6 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
          "Only the VAE gives a likelihood bound and an encoder: a GAN has neither."],
         {"GAN": "demo-dcgan-fashion", "VAE": "demo-vae-fashion"},
         [("dcgan", "fashion-mnist", dict(steps=1000, latent_dim=32, name="lesson-dcgan")),
-         ("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, name="lesson-conv-vae"))]),
+         ("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, name="lesson-conv-vae"))],
+        metrics=("fid", "fid_floor", "precision", "recall", "classes_covered", "elbo"), compare_link=True),
 ]}

@@ -14,7 +14,8 @@ import torch
 from genlab.data import load_dataset
 from genlab.device import pick_device
 from genlab.models import GenerativeModel
-from genlab.runs import Run, RunError, RunSummary, default_runs_dir, list_runs, open_run
+from genlab import overview
+from genlab.runs import Run, RunError, RunSummary, default_runs_dir, open_run
 from genlab.snapshots import load_model
 from genlab.viz import picture, png_bytes
 
@@ -35,8 +36,7 @@ def presenting() -> bool:
 
 def viewable_runs(family: str | None = None) -> list[RunSummary]:
     """Runs that have at least one snapshot to look at, optionally of one family."""
-    return [s for s in list_runs(runs_dir())
-            if not s.error and s.run.snapshot_steps() and (family is None or s.config.model.family == family)]
+    return overview.viewable_runs(runs_dir(), family)
 
 
 def run_label(run_id: str, summaries: list[RunSummary]) -> str:
@@ -70,14 +70,14 @@ def snapshot_mtime(run: Run, step: int) -> float:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _cached_model(path: str, step: int | None, mtime: float) -> tuple[GenerativeModel, int]:
+def cached_model(path: str, step: int | None, mtime: float) -> tuple[GenerativeModel, int]:
     return load_model(Run(Path(path)), step, device=pick_device())
 
 
 def model_at(run: Run, step: int | None = None) -> tuple[GenerativeModel, int]:
     """The run's model at a snapshot, cached by run, step and the snapshot file's mtime."""
     step = run.snapshot_steps()[-1] if step is None else step
-    return _cached_model(str(run.path), step, snapshot_mtime(run, step))
+    return cached_model(str(run.path), step, snapshot_mtime(run, step))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")

@@ -4,32 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from genlab.metrics import MEANINGS, NO_LIKELIHOOD
-from genlab.metrics.report import read_evaluations
+from genlab.metrics import NO_LIKELIHOOD
+from genlab.metrics.report import metric_rows, read_evaluations
 from genlab.runs import Run
 from genlab.viz import histogram_figure, metric_history_figure
-
-# The headline numbers, in the order they are shown.
-HEADLINE = ["modes_captured", "high_quality", "fid", "fid_floor", "kid", "kid_floor", "precision", "recall",
-            "density", "coverage", "classes_covered", "kl_to_real", "elbo", "iwae", "recon", "kl", "recon_mse",
-            "evaluator_accuracy"]
-
-
-def metric_rows(entry: dict) -> list[dict]:
-    """One row per number in an evaluation: metric, value, meaning."""
-    rows = []
-    for key in HEADLINE:
-        value = entry.get(key)
-        if isinstance(value, (int, float)):
-            if key == "modes_captured":
-                value = f"{value} of {entry['modes_total']}"
-            elif key == "classes_covered":
-                value = f"{value} of {entry['classes_total']}"
-            elif key == "iwae":
-                key = f"iwae (k={entry.get('iwae_k')})"
-            rows.append({"metric": key, "value": value if isinstance(value, str) else f"{value:.4g}",
-                         "meaning": MEANINGS[key.split(" ")[0]]})
-    return rows
 
 
 def show_evaluation(run: Run, key: str) -> None:

@@ -8,17 +8,11 @@ import torch
 
 from genlab.data import DatasetError, DatasetUnavailable
 from genlab.latent import interpolate
-from genlab.metrics.report import read_evaluations
+from genlab.metrics.report import latest_evaluation, metric_rows
 from genlab.models import noise
 from genlab.runs import Run
 from genlab.viz import histogram_figure
-from app_pages.metrics_view import metric_rows
-from app_pages.shared import model_at, run_dataset, show
-
-
-def latest_evaluation(run: Run) -> dict | None:
-    evaluations = read_evaluations(run)
-    return evaluations[-1] if evaluations else None
+from app_pages.components.shared import model_at, run_dataset, show
 
 
 def samples(run: Run, seed: int, n: int = 36, caption: str | None = None) -> None:
@@ -81,11 +75,4 @@ def numbers(run: Run, metrics: tuple[str, ...], key: str) -> None:
     """The chosen rows of the run's latest evaluation, each with its meaning."""
     e = latest_evaluation(run)
     if e:
-        st.dataframe([r for r in metric_rows(e) if r["metric"] in metrics], hide_index=True, key=key)
-
-
-def fid_line(run: Run) -> str:
-    e = latest_evaluation(run)
-    if not e or "fid" not in e:
-        return f"{run.id}: not evaluated"
-    return f"{run.id}: FID {e['fid']:.1f} (real-vs-real floor {e['fid_floor']:.1f})"
+        st.dataframe(metric_rows(e, only=metrics), hide_index=True, key=key)

@@ -1,0 +1,1 @@
+"""Pieces the pages share: run pickers, cached models, pictures, evidence blocks, evaluations."""
