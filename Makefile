@@ -1,10 +1,10 @@
-# Two entry points: `make run` starts the app, `make test` runs the suite.
+# Two entry points: `make run` starts the app, `make test` runs the suite (`make test-fast`: its quick tier).
 # Both create .venv on first use and reinstall when a requirements file changes.
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test bench demo-checkpoints
+.PHONY: run test test-fast bench demo-checkpoints
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
+
+# The edit-test loop: everything but the tests marked slow (under a minute on 2 cores).
+test-fast: $(VENV)/.installed-dev
+	$(PY) -m pytest -q -m "not slow"
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/train_speed.py

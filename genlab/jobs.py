@@ -211,11 +211,11 @@ def start_evaluation(runs_dir: Path, run_id: str) -> None:
     run = open_run(runs_dir, run_id)
     if evaluation_running(run):
         raise RunError(f"run {run_id} is being evaluated already")
-    pid = _detached(["eval", run.id, "--runs-dir", str(runs_dir.resolve())], run.path / "eval.log",
+    pid = _detached(["eval", run.id, "--runs-dir", str(runs_dir.resolve())], run.eval_log_path,
                     _child_env(runs_dir))
-    write_json_atomic(run.path / "evaluating.json", {"pid": pid, "started": time.time()})
+    write_json_atomic(run.evaluating_path, {"pid": pid, "started": time.time()})
 
 
 def evaluation_running(run: Run) -> bool:
-    marker = run.path / "evaluating.json"
+    marker = run.evaluating_path
     return marker.exists() and run_process_alive(run, read_json(marker).get("pid"))

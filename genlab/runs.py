@@ -1,17 +1,35 @@
-"""The run directory: the one place a run's state lives.
+"""The run directory: the one place a run's state lives. This listing is the reference;
+docs/design.md points here.
 
     checkpoints/<run_id>/
-      config.json     the RunConfig, written once at creation
-      dataset.json    shape, kind and classes of the data, written once by the Trainer
-      status.json     state, step, pid, device, timestamps, error; replaced atomically
-      metrics.jsonl   one JSON object per logged step, each line one write()
-      snapshots/      step_NNNNNNN.safetensors (inference weights) + step_NNNNNNN.png
-      checkpoint.safetensors   the latest full training state (see statefile.py)
-      eval.json       metrics computed for the run
-      STOP            present when a stop was requested
+      config.json             the RunConfig, written once at creation
+      status.json             the state and the fields below; replaced atomically
+      dataset.json            name, kind, shape, classes, source, split sizes and notes (files
+                              skipped in a user's folder) of the data; written once by the Trainer
+      metrics.jsonl           one JSON object per logged step: step, training time, and the means of
+                              the family's named values since the last line
+      snapshots/              step_NNNNNNN.safetensors (inference weights) and step_NNNNNNN.png (the
+                              fixed-noise picture), at step 0 and evenly spaced steps
+      checkpoint.safetensors  the latest full training state (train.TrainState, via statefile.py)
+      eval.json               {"evaluations": [...]}: metrics, one entry per evaluated step
+      evaluating.json         pid and start time of a background evaluation (`python -m genlab eval`)
+      eval.log                that evaluation's output
+      worker.log              the worker's output, and the traceback of an unexpected failure
+      demo.json               only in the demo runs that ship with GenLab: title and how they were made
+      STOP                    present while a stop is requested
 
-Writers replace whole files atomically or append whole lines; readers tolerate a torn
-last line and report a broken run instead of failing. A run id is a safe file name.
+States: queued -> starting (a worker is being started) -> running -> completed, cancelled,
+failed, diverged or interrupted (its worker died); a cancelled, interrupted, failed or
+diverged run is queued again by resume and continues from its checkpoint.
+
+status.json fields: state, step, total_steps, created, updated and elapsed_s (training
+seconds) always; queued_at when resumed; launched, gpu, pid and pgid when a worker is started
+(pid and pgid are cleared when it ends); device and started when training starts; finished and
+error (why it failed or diverged) when it ends; cancel_requested while a cancel is pending.
+
+Writers replace whole files atomically (genlab.atomic) or append whole lines; readers
+tolerate a torn last line and report a broken run instead of failing. A run id is a safe
+file name.
 """
 
 from __future__ import annotations
@@ -106,6 +124,8 @@ class Run:
     eval_path = property(lambda self: self.path / "eval.json")
     stop_path = property(lambda self: self.path / "STOP")
     log_path = property(lambda self: self.path / "worker.log")
+    evaluating_path = property(lambda self: self.path / "evaluating.json")
+    eval_log_path = property(lambda self: self.path / "eval.log")
     # Present in the demo runs that ship with GenLab (made by `make demo-checkpoints`).
     demo_path = property(lambda self: self.path / "demo.json")
 

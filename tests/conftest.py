@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,11 @@ import torch
 
 from genlab.presets import make_config
 from genlab.runs import create_run
+from genlab.teaching.demos import demo_runs
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "checkpoints"
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +46,12 @@ def tiny_run(runs_dir: Path, variant: str = "gan", dataset: str = "ring", **over
 
 needs_fashion = pytest.mark.skipif(not (FASHION_DIR / "train-images-idx3-ubyte.gz").exists(),
                                    reason="Debian's dataset-fashion-mnist is not installed")
+
+
+@pytest.fixture(scope="module")
+def demos_dir(tmp_path_factory) -> Path:
+    """A copy of the shipped demo runs, so the pages may write into it freely."""
+    root = tmp_path_factory.mktemp("demos") / "runs"
+    for run_id in demo_runs(SHIPPED):
+        shutil.copytree(SHIPPED / run_id, root / run_id)
+    return root

@@ -12,6 +12,7 @@ from genlab.train import Trainer
 from tests.conftest import tiny_config
 from tests.pages import open_page
 
+pytestmark = pytest.mark.slow  # trains the runs it shows, and launches workers
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from tests.streamlit_server import CHROMIUM, ROOT, chromium_page, streamlit_serv
 
 ARTIFACTS = ROOT / "test-artifacts"
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = [pytest.mark.slow,  # a real browser against a real server
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")]
 
 
 @pytest.fixture

@@ -98,6 +98,7 @@ def test_bad_arguments_get_one_line_exit_2_and_write_nothing(capsys, runs_dir, a
     assert not runs_dir.exists()
 
 
+@pytest.mark.slow
 def test_python_dash_m_genlab_runs(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     result = subprocess.run([sys.executable, "-m", "genlab", "models"], capture_output=True,

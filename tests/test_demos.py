@@ -1,7 +1,6 @@
 """The demo runs that ship in checkpoints/: small enough, loadable, evaluated, and every
 page shows them on a fresh checkout before any training."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,20 +11,8 @@ from genlab.runs import list_runs
 from genlab.snapshots import load_model
 from genlab.teaching.demos import DEMOS, MAX_TOTAL_BYTES, demo_runs, total_bytes
 from genlab.teaching.lessons import LESSONS
-from tests.conftest import needs_fashion
+from tests.conftest import SHIPPED, needs_fashion
 from tests.pages import open_page
-
-ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "checkpoints"
-
-
-@pytest.fixture(scope="module")
-def demos_dir(tmp_path_factory) -> Path:
-    """A copy of the shipped demo runs, so the pages may write into it freely."""
-    root = tmp_path_factory.mktemp("demos") / "runs"
-    for run_id in demo_runs(SHIPPED):
-        shutil.copytree(SHIPPED / run_id, root / run_id)
-    return root
 
 
 def test_every_demo_ships_within_the_size_budget():

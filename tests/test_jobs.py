@@ -11,6 +11,8 @@ from genlab.runs import RunError, list_runs, open_run
 from genlab.statefile import load_state
 from tests.conftest import tiny_config
 
+pytestmark = pytest.mark.slow  # starts worker processes
+
 
 def wait_for(predicate, timeout=90.0, interval=0.2):
     deadline = time.time() + timeout

@@ -110,6 +110,7 @@ def test_iwae_bound_is_above_the_elbo_and_tightens_with_k(trained_vae):
     assert bounds[0] < bounds[1] < bounds[2]
 
 
+@pytest.mark.slow
 def test_the_evaluator_is_trained_once_stored_and_reloaded(isolated_dirs):
     data = load_dataset("digits")
     model, accuracy = load_or_train(data, torch.device("cpu"))
@@ -130,6 +131,7 @@ def test_eval_command_writes_eval_json_for_a_gan_on_the_ring(runs_dir, capsys):
     assert entry["step"] == 20 and entry["modes_total"] == 8 and entry["fid_floor"] < entry["fid"]
 
 
+@pytest.mark.slow
 def test_the_trainer_evaluates_at_every_snapshot_without_changing_training(runs_dir):
     plain = tiny_run(runs_dir, "vae", "digits", steps=20, n_snapshots=2, seed=3)
     evaluated = tiny_run(runs_dir, "vae", "digits", steps=20, n_snapshots=2, seed=3,

@@ -3,12 +3,12 @@ import math
 import pytest
 import torch
 
-from genlab.config import ConfigError
+from genlab.batches import BatchSampler
+from genlab.config import GAN_LOSSES, ConfigError
 from genlab.data import load_dataset
-from genlab.models import VARIANTS, build_model, check_fits_data, gan_losses
+from genlab.models import VARIANTS, build_model, check_fits_data, curves_for, gan_losses
 from genlab.models.vae import VAE
 from genlab.presets import make_config
-from genlab.batches import BatchSampler
 from tests.conftest import tiny_config
 
 CONV = {"dcgan", "dcgan-wgan-gp", "cdcgan", "conv-vae"}
@@ -78,6 +78,52 @@ def test_conv_models_produce_images_of_each_size(variant, size):
     model, *_ = tiny_setup(variant, image_size=size)
     out = model.sample(3, seed=0)
     assert out.shape == (3, 1, size, size) and out.min() >= 0 and out.max() <= 1
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_curve_a_family_declares_is_logged_by_its_step(variant):
+    model, optimizers, batches, noise_rng = tiny_setup(variant)
+    out = model.train_step(batches, optimizers, 0, noise_rng)
+    groups = curves_for(model.config)
+    assert groups and all(group.keys and group.title for group in groups)
+    declared = {key for group in groups for key in group.keys}
+    assert declared <= set(out), declared - set(out)
+
+
+def test_the_critic_gap_is_plotted_for_wgan_gp_only():
+    plotted = {v: {k for g in curves_for(tiny_config(v).model) for k in g.keys} for v in ("gan", "wgan-gp", "vae")}
+    assert "critic_gap" in plotted["wgan-gp"] and "critic_gap" not in plotted["gan"]
+    assert plotted["vae"] == {"recon", "kl", "loss"}
+
+
+def test_the_vae_step_minimises_its_loss_function():
+    model, optimizers, batches, _ = tiny_setup("beta-vae")
+    x, _ = BatchSampler(batches.x, None, 16, batches.seed).draw()
+    terms = model.loss_function(x, None, torch.Generator().manual_seed(4), beta=4.0)
+    out = model.train_step(batches, optimizers, 0, torch.Generator().manual_seed(4))
+    assert out["beta"] == 4.0  # the preset's beta, no warm-up
+    for key in ("loss", "recon", "kl", "kl_per_dim"):  # the same batch, noise and weights
+        assert torch.equal(out[key], terms[key].detach()), key
+    assert terms["loss"].item() == pytest.approx((terms["recon"] + 4.0 * terms["kl"]).item())
+
+
+def test_gan_loss_terms_are_what_the_step_uses():
+    model, optimizers, batches, _ = tiny_setup("wgan-gp")
+    real = model.to_model_space(BatchSampler(batches.x, None, 16, batches.seed).draw()[0])
+    fake = model.generator(torch.randn(16, model.latent_dim), None).detach()
+    loss, terms = model.discriminator_loss(real, fake, None, torch.Generator().manual_seed(0))
+    # L_D = E[f] - E[r] + 10 GP
+    assert loss.item() == pytest.approx((terms["f"].mean() - terms["r"].mean() + 10 * terms["gp"]).item(), rel=1e-5)
+    assert model.generator_loss(torch.zeros(4, model.latent_dim), None).requires_grad
+
+
+def test_logistic_losses_are_named_once():
+    assert [k for k in GAN_LOSSES if gan_losses.is_logistic(k)] == ["minimax", "non-saturating"]
+
+
+def test_variants_say_their_family_and_beta():
+    assert VARIANTS["beta-vae"].is_vae and VARIANTS["beta-vae"].beta == 4.0
+    assert VARIANTS["vae"].beta == 1.0 and not VARIANTS["dcgan"].is_vae
 
 
 def test_vae_interface_encodes_and_reconstructs():

@@ -12,6 +12,8 @@ from genlab.models import build_model
 from genlab.presets import make_config
 from genlab.rejection import RejectionError, fit_rejection_sampler
 
+pytestmark = pytest.mark.slow  # trains a classifier for seconds
+
 ON_MODE = 0.7
 
 

@@ -1,12 +1,14 @@
 import json
 import os
+import re
+from pathlib import Path
 
 import pytest
 import torch
 
+from genlab.atomic import replacing, write_json_atomic
 from genlab.config import RunConfig
-from genlab.runs import (RunError, check_run_id, create_run, list_runs, open_run, read_jsonl,
-                         write_json_atomic)
+from genlab.runs import RunError, check_run_id, create_run, list_runs, open_run, read_jsonl
 from genlab.statefile import load_state, save_state
 from tests.conftest import tiny_config
 
@@ -71,6 +73,25 @@ def test_reader_skips_a_torn_last_line(tmp_path):
 def test_atomic_write_leaves_no_temporary_file(tmp_path):
     write_json_atomic(tmp_path / "a.json", {"x": 1})
     assert os.listdir(tmp_path) == ["a.json"]
+
+
+def test_a_failed_atomic_write_keeps_the_old_file_and_no_temporary_one(tmp_path):
+    path = tmp_path / "weights.safetensors"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="disk gone"):
+        with replacing(path) as tmp:
+            tmp.write_bytes(b"half of the new")
+            raise RuntimeError("disk gone")
+    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["weights.safetensors"]
+
+
+def test_every_replaced_file_goes_through_the_one_atomic_helper():
+    """No module replaces a file by hand (os.replace or Path.replace) but genlab/atomic.py."""
+    root = Path(__file__).resolve().parents[1]
+    by_hand = [str(p.relative_to(root)) for folder in ("genlab", "app_pages") for p in (root / folder).rglob("*.py")
+               if p.name != "atomic.py" and re.search(r"os\.replace\(|\.replace\(tmp|tmp\w*\.replace\(",
+                                                      p.read_text(encoding="utf-8"))]
+    assert by_hand == []
 
 
 def test_listing_reports_broken_runs_and_keeps_the_others(runs_dir):

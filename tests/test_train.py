@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -7,9 +8,9 @@ from genlab.data import load_dataset
 from genlab.models import gan
 from genlab.runs import read_jsonl
 from genlab.snapshots import load_model
-from genlab.statefile import load_state
-from genlab.train import Trainer, snapshot_steps
-from tests.conftest import needs_fashion, tiny_run
+from genlab.statefile import load_state, save_state
+from genlab.train import Trainer, new_state, snapshot_steps
+from tests.conftest import needs_fashion, tiny_config, tiny_run
 
 
 def losses(run):
@@ -18,7 +19,7 @@ def losses(run):
 
 @pytest.mark.parametrize("variant,dataset,schedule", [("wgan-gp", "ring", "linear"),
                                              pytest.param("cdcgan", "fashion-mnist", "constant",
-                                                          marks=needs_fashion),
+                                                          marks=[needs_fashion, pytest.mark.slow]),
                                              ("vae", "digits", "linear"), ("cvae", "ring", "constant")])
 def test_resume_equals_an_uninterrupted_run(runs_dir, variant, dataset, schedule):
     kwargs = dict(steps=12, log_every=3, n_snapshots=3, seed=5, lr_schedule=schedule)
@@ -87,6 +88,66 @@ def test_non_finite_loss_ends_the_run_as_diverged_keeping_the_last_good_checkpoi
     assert all(torch.isfinite(v).all() for v in state["model"].values())
 
 
+def test_a_stop_after_a_nan_ends_diverged_and_saves_no_nan_checkpoint(runs_dir):
+    # The weights overflow at once, but no line is logged before the stop at step 3.
+    run = tiny_run(runs_dir, "vae", "digits", steps=20, log_every=100, n_snapshots=1, lr=1e30)
+    trainer = Trainer(run, on_progress=lambda step, total: step == 3 and trainer.request_stop())
+    assert trainer.train() == "diverged"
+    assert "by step 3; the checkpoint of step 0 is kept" in run.status()["error"]
+    state = load_state(run.checkpoint_path)
+    assert state["step"] == 0 and all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def test_train_state_saves_every_field_it_restores(runs_dir):
+    config = tiny_config("wgan-gp", "ring", lr_schedule="linear")
+    data = load_dataset("ring")
+    trained = new_state(config, data, torch.device("cpu"))
+    for _ in range(3):
+        trained.log.add(trained.model.train_step(trained.sampler, trained.optimizers, trained.step,
+                                                 trained.noise_rng))
+        trained.step += 1
+    trained.elapsed = 1.5
+    runs_dir.mkdir()
+    save_state(runs_dir / "c.safetensors", trained.state_dict())
+    torch.manual_seed(123)  # restoring must bring the global stream back too
+    fresh = new_state(replace(config, schedule=replace(config.schedule, seed=9)), data, torch.device("cpu"))
+    fresh.load_state_dict(load_state(runs_dir / "c.safetensors"))
+    assert_same_state(fresh.state_dict(), trained.state_dict())
+    assert fresh.base_lrs == trained.base_lrs
+
+
+def assert_same_state(a, b, where="state"):
+    assert type(a) is type(b), where
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            assert_same_state(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_state(x, y, f"{where}[{i}]")
+    elif isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), where
+    else:
+        assert a == b, where
+
+
+def test_a_checkpoint_in_the_earlier_layout_resumes_exactly(runs_dir):
+    """Checkpoints written before TrainState kept the noise RNG as "generator" and the log sums at the top."""
+    kwargs = dict(steps=12, log_every=5, n_snapshots=3, seed=2)
+    straight = tiny_run(runs_dir, **kwargs)
+    assert Trainer(straight).train() == "completed"
+    stopped = tiny_run(runs_dir, **kwargs)
+    trainer = Trainer(stopped, on_progress=lambda step, total: step == 7 and trainer.request_stop())
+    assert trainer.train() == "cancelled"
+    state = load_state(stopped.checkpoint_path)
+    assert state["log"]["count"] == 2  # steps 6 and 7 are not logged yet
+    log, noise_rng = state.pop("log"), state.pop("noise_rng")
+    save_state(stopped.checkpoint_path, {**state, "generator": noise_rng, **log})
+    assert Trainer(stopped).train() == "completed"
+    assert losses(stopped) == losses(straight)
+
+
 def test_out_of_memory_fails_with_a_smaller_batch_suggestion(runs_dir, monkeypatch):
     def no_memory(*args, **kwargs):
         raise torch.OutOfMemoryError("CUDA out of memory")
@@ -121,6 +182,7 @@ def nearest_mode_distance(samples, modes):
     return torch.cdist(samples, modes).min(dim=1).values.mean().item()
 
 
+@pytest.mark.slow
 def test_a_gan_on_the_ring_learns(runs_dir):
     run = tiny_run(runs_dir, "gan", "ring", steps=600, log_every=50, n_snapshots=2, batch_size=128,
                    hidden=128, depth=3, lr=1e-3)
@@ -133,6 +195,7 @@ def test_a_gan_on_the_ring_learns(runs_dir):
     assert after < before / 3, (before, after)
 
 
+@pytest.mark.slow
 def test_a_vae_on_digits_learns(runs_dir):
     run = tiny_run(runs_dir, "vae", "digits", steps=300, log_every=50, n_snapshots=2, batch_size=64,
                    hidden=128, depth=2, lr=1e-3)

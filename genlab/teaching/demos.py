@@ -96,7 +96,7 @@ def make_demo(demo: Demo, runs_dir: Path, samples: int, on_progress: ProgressCal
             raise RuntimeError(f"{demo.run_id}: training ended {state}: {run.status().get('error')}")
         shrink(run)
         evaluate_snapshots(run, samples)
-        write_json_atomic(run.path / "demo.json", {"title": demo.title, "made_by": "make demo-checkpoints",
+        write_json_atomic(run.demo_path, {"title": demo.title, "made_by": "make demo-checkpoints",
                                                    "made": time.time()})
         target = runs_dir / demo.run_id
         shutil.rmtree(target, ignore_errors=True)

@@ -1,0 +1,74 @@
+"""What the pages show, computed in genlab: progress, the runs to look at, the fair GAN/VAE
+pair, latent dimensions by KL, an evaluation's rows, and where an upload is kept."""
+
+from genlab.latent import dims_by_kl
+from genlab.metrics.report import fid_line, metric_rows, record_evaluation
+from genlab.models import build_model
+from genlab.overview import comparison_pair, progress, viewable_runs
+from genlab.runs import create_run, list_runs
+from genlab.snapshots import save_snapshot
+from genlab.uploads import store_upload
+from tests.conftest import tiny_config
+
+
+def test_progress_of_a_fresh_a_running_and_a_broken_status():
+    assert progress({}).fraction == 0 and progress({}).total == 1
+    p = progress({"step": 250, "total_steps": 1000, "elapsed_s": 3725.4})
+    assert (p.step, p.total, p.fraction, p.elapsed) == (250, 1000, 0.25, "01:02:05")
+    assert progress({"step": 12, "total_steps": 10}).fraction == 1.0
+
+
+def make(runs_dir, variant, dataset, latent, snapshot=True, **extra):
+    config = tiny_config(variant, dataset, latent_dim=latent, **extra)
+    run = create_run(runs_dir, config)
+    if snapshot:
+        save_snapshot(run, build_model(config.model, (2,), 0), 0)
+    return run
+
+
+def test_the_pair_to_compare_shares_the_data_and_if_it_can_the_latent_size(runs_dir):
+    make(runs_dir, "gan", "ring", 2)
+    make(runs_dir, "vae", "moons", 2)  # other data: never paired with the ring GAN
+    assert comparison_pair(viewable_runs(runs_dir)) is None
+    vae_4 = make(runs_dir, "vae", "ring", 4)
+    gan, vae = comparison_pair(viewable_runs(runs_dir))
+    assert (gan.config.model.family, vae.run.id) == ("gan", vae_4.id)
+    vae_2 = make(runs_dir, "vae", "ring", 2)
+    make(runs_dir, "vae", "ring", 8)  # the newest, but its latent differs from the GAN's
+    assert comparison_pair(viewable_runs(runs_dir))[1].run.id == vae_2.id
+
+
+def test_only_runs_with_a_snapshot_are_viewable(runs_dir):
+    shown = make(runs_dir, "gan", "ring", 2)
+    make(runs_dir, "vae", "ring", 2, snapshot=False)
+    assert len(list_runs(runs_dir)) == 2
+    assert [s.run.id for s in viewable_runs(runs_dir)] == [shown.id]
+    assert viewable_runs(runs_dir, family="vae") == []
+
+
+def test_latent_dimensions_in_order_of_their_kl():
+    records = [{"step": 1, "kl_per_dim": [0.0, 9.0, 1.0]}, {"step": 2}, {"step": 3, "kl_per_dim": [5.0, 0.1, 2.0]}]
+    assert dims_by_kl(records, 3) == [0, 2, 1]  # the last line with KL per dimension
+    assert dims_by_kl(records, 4) is None and dims_by_kl([{"step": 1}], 3) is None
+
+
+def test_evaluation_rows_carry_values_and_meanings(runs_dir):
+    entry = {"fid": 12.3456, "fid_floor": 0.5, "modes_captured": 7, "modes_total": 8, "iwae": -80.0, "iwae_k": 50,
+             "feature_space": "x"}
+    rows = metric_rows(entry)
+    assert [r["metric"] for r in rows] == ["modes_captured", "fid", "fid_floor", "iwae (k=50)"]
+    assert rows[0]["value"] == "7 of 8" and rows[1]["value"] == "12.35" and all(r["meaning"] for r in rows)
+    assert [r["metric"] for r in metric_rows(entry, only=("fid",))] == ["fid"]
+    run = make(runs_dir, "gan", "ring", 2)
+    assert fid_line(run).endswith("not evaluated")
+    record_evaluation(run, 0, {"fid": 40.04, "fid_floor": 1.26})
+    assert fid_line(run) == f"{run.id}: FID 40.0 (real-vs-real floor 1.3)"
+
+
+def test_an_upload_is_kept_once_by_its_content(isolated_dirs):
+    first = store_upload(b"PK fake zip")
+    assert first.read_bytes() == b"PK fake zip" and first.suffix == ".zip"
+    assert store_upload(b"PK fake zip") == first
+    assert store_upload(b"another") != first
+    assert sorted(p.name for p in first.parent.iterdir()) == sorted([first.name, store_upload(b"another").name])
+
