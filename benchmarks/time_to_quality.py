@@ -18,7 +18,6 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from genlab.metrics.report import read_evaluations  # noqa: E402
 from genlab.presets import make_config  # noqa: E402
 from genlab.runs import create_run  # noqa: E402
 from genlab.train import Trainer  # noqa: E402
@@ -39,11 +38,11 @@ def main() -> None:
                                  evaluate=True, eval_samples=args.samples, device="cpu", latent_dim=32)
             run = create_run(Path(tmp), config)
             assert Trainer(run).train() == "completed", run.status()
-            for e in read_evaluations(run):
+            for e in run.evaluations():
                 rows.append((variant, e["step"], e["train_seconds"], e["fid"], e["fid_floor"],
                              e["precision"], e["recall"], e["classes_covered"]))
         print(f"Fashion-MNIST, batch 128, latent 32, {args.samples} samples per evaluation, CPU "
-              f"({torch.get_num_threads()} threads); evaluator: {read_evaluations(run)[-1]['feature_space']}")
+              f"({torch.get_num_threads()} threads); evaluator: {run.evaluations()[-1]['feature_space']}")
         print("| model | step | training s | FID | real-vs-real floor | precision | recall | classes covered |")
         print("|---|---|---|---|---|---|---|---|")
         for variant, step, secs, fid, floor, p, r, classes in rows:

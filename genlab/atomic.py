@@ -7,17 +7,23 @@ with os.replace, and the folder itself is flushed so the rename survives a power
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from genlab.faults import fault_point
+
 # Temporary files are named .<name>.<pid>.<thread>.tmp: unique per writer, and the pid tells
 # which process an abandoned one belonged to.
 TMP_SUFFIX = ".tmp"
+# Also the older .<name>.<pid>.tmp.
+TEMP_PATTERN = re.compile(r"^\..+\.(\d+)(?:\.\d+)?\.tmp$")
 
 
 def temp_path(path: Path) -> Path:
@@ -42,6 +48,7 @@ def replacing(path: Path) -> Iterator[Path]:
     tmp = temp_path(path)
     try:
         yield tmp
+        fault_point(f"write:{path.name}")
         _fsync(tmp)
         os.replace(tmp, path)
         _fsync(path.parent)
@@ -62,3 +69,30 @@ def write_text_atomic(path: Path, text: str) -> None:
 def write_json_atomic(path: Path, obj: Any) -> None:
     """`obj` as indented JSON with sorted keys."""
     write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=True))
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temps(folder: Path) -> list[str]:
+    """Remove the temporary files that processes no longer alive left in `folder` (each an
+    interrupted atomic write, perhaps a whole checkpoint); return their names."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        match = TEMP_PATTERN.match(name)
+        if match and not _pid_exists(int(match.group(1))):
+            with contextlib.suppress(OSError):
+                (Path(folder) / name).unlink()
+                removed.append(name)
+    return removed

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
@@ -17,11 +19,13 @@ import torch
 from tqdm import tqdm
 
 from genlab import jobs
-from genlab.config import GAN_LOSSES, LIKELIHOODS, LR_SCHEDULES, ConfigError
+from genlab.config import (GAN_LOSSES, LIKELIHOODS, LR_SCHEDULES, MAX_STEPS, ConfigError, check_positive_lr,
+                           check_seed, validate)
 from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
 from genlab.device import CHOICES as DEVICES
 from genlab.device import pick_device
 from genlab.latent import interpolate
+from genlab.lifecycle import StateConflict, take_over, this_process
 from genlab.metrics import MEANINGS
 from genlab.metrics.report import evaluate_model, record_evaluation
 from genlab.models import VARIANTS, noise
@@ -88,6 +92,8 @@ def add_run_parsers(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("resume", help="continue a stopped run from its checkpoint")
     r.add_argument("run")
     r.add_argument("--device", choices=DEVICES, metavar="DEVICE")
+    r.add_argument("--lr", type=float, help="a new learning rate for the rest of the run (the discriminator's "
+                                            "keeps its ratio to it); recorded in its status")
     r.add_argument("--runs-dir", type=Path, default=None)
 
     ls = sub.add_parser("list", help="list runs")
@@ -132,7 +138,11 @@ def add_picture_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def runs_dir(args: argparse.Namespace) -> Path:
-    return args.runs_dir or default_runs_dir()
+    """--runs-dir, else $GENLAB_RUNS or ./checkpoints; refused when it is not a folder."""
+    path = args.runs_dir or default_runs_dir()
+    if path.exists() and not path.is_dir():
+        raise RunError(f"the runs folder {path} is a file, not a folder")
+    return path
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -140,20 +150,24 @@ def cmd_train(args: argparse.Namespace) -> int:
         "steps", "batch_size", "lr", "lr_schedule", "latent_dim", "beta", "loss", "likelihood", "arch", "seed",
         "device", "log_every", "n_snapshots", "evaluate", "path", "image_size", "color", "name")}
     config = make_config(args.model, args.dataset, **overrides)
+    validate(config)  # before the data is loaded: a bad value is refused at once
+    folder = runs_dir(args)
     data = dataset_for(config)
     if args.epochs is not None:
-        if args.epochs <= 0:
-            raise ConfigError(f"epochs must be positive, not {args.epochs}")
+        if not (math.isfinite(args.epochs) and args.epochs > 0):
+            raise ConfigError(f"--epochs must be a finite number > 0, not {args.epochs}")
         batches = len(data.x_train) // max(1, config.optim.batch_size)
-        config.schedule.steps = max(1, math.ceil(args.epochs * batches))
+        config.schedule.steps = max(1, math.ceil(min(args.epochs * batches, MAX_STEPS + 1)))
     check_config(config, data)
-    run = create_run(runs_dir(args), config, state="running")
+    # Created starting under this process, so no scheduler hands it to a worker.
+    run = create_run(folder, config, state="starting", launched=time.time(), **this_process())
     print(run.id, flush=True)
-    return run_in_foreground(run, args.device)
+    return run_in_foreground(run, None)
 
 
 def run_in_foreground(run: Run, device: str | None) -> int:
-    """Train with a progress bar; Ctrl-C or SIGTERM stops cleanly with a checkpoint."""
+    """Train with a progress bar; Ctrl-C or SIGTERM stops cleanly with a checkpoint.
+    The run must be starting under this process (create_run or take_over)."""
     bar = tqdm(total=run.config().schedule.steps, unit="step", file=sys.stderr, dynamic_ncols=True)
     bar.update(run.status().get("step", 0))
 
@@ -176,17 +190,26 @@ def run_in_foreground(run: Run, device: str | None) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    run = open_run(runs_dir(args), args.run)
-    state = run.status().get("state")
-    if state not in jobs.RESUMABLE:
-        raise RunError(f"run {run.id} is {state}; only a {', '.join(jobs.RESUMABLE)} run resumes")
-    run.set_status(state="running", error=None)
+    folder = runs_dir(args)
+    jobs.reconcile(folder)  # a run whose worker died is interrupted, and so resumable
+    run = open_run(folder, args.run)
+    if args.device:
+        pick_device(args.device)  # refused before the run is touched
+    if args.lr is not None:
+        check_positive_lr(args.lr)
+    try:
+        take_over(run, lr_on_resume=args.lr)
+    except StateConflict as exc:
+        raise RunError(f"{exc}; only a {', '.join(jobs.RESUMABLE)} run resumes") from exc
+    run.stop_path.unlink(missing_ok=True)
     return run_in_foreground(run, args.device)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    folder = runs_dir(args)
+    jobs.reconcile(folder)  # so a run whose worker died shows as interrupted
     rows = [("RUN", "MODEL", "DATASET", "STATE", "STEP", "DEVICE")]
-    for s in list_runs(runs_dir(args)):
+    for s in list_runs(folder):
         if s.error:
             rows.append((s.run.id, "-", "-", "broken", "-", s.error))
             continue
@@ -199,9 +222,21 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_out(out: Path) -> None:
+    """Refuse an --out that cannot become a PNG file, before any work."""
+    if out.is_dir():
+        raise ConfigError(f"--out {out} is a folder; name a .png file")
+    folder = next((p for p in [out.parent, *out.parent.parents] if p.exists()), Path("."))
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out} cannot be written: {folder} is not a writable folder")
+
+
 def _write_picture(args: argparse.Namespace, samples: torch.Tensor, nrow: int) -> int:
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_png(picture(samples, nrow=nrow), args.out)
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        save_png(picture(samples, nrow=nrow), args.out)
+    except OSError as exc:
+        raise ConfigError(f"--out {args.out} cannot be written: {exc.strerror}") from exc
     print(args.out)
     return 0
 
@@ -209,6 +244,8 @@ def _write_picture(args: argparse.Namespace, samples: torch.Tensor, nrow: int) -
 def cmd_sample(args: argparse.Namespace) -> int:
     if not 1 <= args.n <= 1024:
         raise ConfigError(f"--n must be between 1 and 1024, not {args.n}")
+    check_seed(args.seed, "--seed")
+    check_out(args.out)
     model, _ = load_model(open_run(runs_dir(args), args.run), args.step)
     return _write_picture(args, model.sample(args.n, args.seed), nrow=math.ceil(math.sqrt(args.n)))
 
@@ -216,6 +253,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def cmd_interpolate(args: argparse.Namespace) -> int:
     if not 2 <= args.steps <= 64:
         raise ConfigError(f"--steps must be between 2 and 64, not {args.steps}")
+    check_seed(args.seed_a, "--seed-a")
+    check_seed(args.seed_b, "--seed-b")
+    check_out(args.out)
     model, _ = load_model(open_run(runs_dir(args), args.run), args.step)
     if model.n_classes and not 0 <= args.label < model.n_classes:
         raise ConfigError(f"--label must be between 0 and {model.n_classes - 1}, not {args.label}")
@@ -265,13 +305,18 @@ def cmd_models(_: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Train a run directory made by the app; its process is its own group leader."""
+    """Train a run the scheduler started; its process is its own group leader."""
+    if not args.run_dir.is_dir():
+        raise RunError(f"{args.run_dir} is not a run folder")
     run = Run(args.run_dir.resolve())
     run.config()  # a clear error now if the directory is not a run
-    trainer = Trainer(run, args.device)
+    trainer = Trainer(run, args.device, foreground=False)
     signal.signal(signal.SIGTERM, lambda *_: trainer.request_stop())
     state = trainer.train()
-    jobs.schedule(run.path.parent)  # a slot is free: start the next queued run
+    try:
+        jobs.schedule(run.path.parent)  # a slot is free: start the next queued run
+    except (OSError, ConfigError, RunError) as exc:
+        print(f"genlab: the next queued run was not started: {exc}", file=sys.stderr)
     return EXIT_CODES.get(state, 1)
 
 

@@ -8,6 +8,8 @@ app refuse the same bad values with the same messages, before anything is writte
 from __future__ import annotations
 
 import dataclasses
+import math
+import typing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +18,10 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHS = ("mlp", "conv")
 FAMILIES = ("gan", "vae")
 LR_SCHEDULES = ("constant", "linear")
+
+
+MAX_STEPS = 10_000_000
+SEED_MAX = 2**31 - 1  # seeds are what a number field of the app can hold, everywhere
 
 
 class ConfigError(ValueError):
@@ -107,12 +113,33 @@ class RunConfig:
         parts = {}
         for key, klass in sections.items():
             values = raw.get(key, {})
+            if not isinstance(values, dict):
+                raise ConfigError(f"config section {key!r} must be an object, not {values!r}")
             names = {f.name for f in dataclasses.fields(klass)}
             bad = set(values) - names
             if bad:
                 raise ConfigError(f"unknown {key} fields {sorted(bad)}; allowed: {sorted(names)}")
+            _check_types(key, klass, values)
             parts[key] = klass(**values)
-        return cls(name=str(raw.get("name", "")), **parts)
+        if not isinstance(raw.get("name", ""), str):
+            raise ConfigError(f"name must be a string, not {raw['name']!r}")
+        return cls(name=raw.get("name", ""), **parts)
+
+
+def _check_types(section: str, klass: type, values: dict[str, Any]) -> None:
+    """ConfigError for a value whose JSON type does not fit its field: a bool field takes a
+    bool, an int field an int, a float field any number (never a bool), and `X | None` null too."""
+    hints = typing.get_type_hints(klass)
+    for name, value in values.items():
+        allowed = typing.get_args(hints[name]) or (hints[name],)
+        if value is None and type(None) in allowed:
+            continue
+        if float in allowed and not isinstance(value, bool) and isinstance(value, (int, float)):
+            continue
+        if any(t is not type(None) and type(value) is t for t in allowed):
+            continue
+        names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+        raise ConfigError(f"{section}.{name} must be {names}, not {value!r}")
 
 
 def _require(ok: bool, message: str) -> None:
@@ -120,39 +147,68 @@ def _require(ok: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def _nonnegative(value: float, what: str) -> None:
+    _require(math.isfinite(value) and value >= 0, f"{what} must be a finite number >= 0, not {value}")
+
+
+def _positive(value: float, what: str) -> None:
+    _require(math.isfinite(value) and value > 0, f"{what} must be a finite number > 0, not {value}")
+
+
+def check_positive_lr(lr: float) -> None:
+    _positive(lr, "learning rate")
+
+
+def check_seed(seed: int, what: str = "seed") -> None:
+    _require(0 <= seed <= SEED_MAX, f"{what} must be between 0 and {SEED_MAX}, not {seed}")
+
+
+def check_steps(steps: int) -> None:
+    _require(1 <= steps <= MAX_STEPS, f"steps must be between 1 and {MAX_STEPS:,}, not {steps:,}")
+
+
 def validate(config: RunConfig) -> None:
     """Check every value that does not depend on the dataset's contents."""
-    m, o, s = config.model, config.optim, config.schedule
-    _require(m.family in FAMILIES, f"family must be one of {', '.join(FAMILIES)}, not {m.family!r}")
-    _require(m.arch in ARCHS, f"arch must be one of {', '.join(ARCHS)}, not {m.arch!r}")
-    _require(m.latent_dim >= 1, f"latent size must be at least 1, not {m.latent_dim}")
-    _require(m.latent_dim <= 1024, f"latent size must be at most 1024, not {m.latent_dim}")
-    _require(8 <= m.hidden <= 4096, f"hidden width must be between 8 and 4096, not {m.hidden}")
-    _require(1 <= m.depth <= 8, f"MLP depth must be between 1 and 8, not {m.depth}")
-    _require(m.loss in GAN_LOSSES, f"loss must be one of {', '.join(GAN_LOSSES)}, not {m.loss!r}")
-    _require(m.n_critic >= 1, f"n_critic must be at least 1, not {m.n_critic}")
-    _require(m.gp_weight >= 0, f"the gradient-penalty weight must be >= 0, not {m.gp_weight}")
-    _require(m.r1_weight >= 0, f"the R1 weight must be >= 0, not {m.r1_weight}")
-    _require(1 <= m.pack <= 8, f"pack must be between 1 and 8, not {m.pack}")
-    _require(m.beta >= 0, f"beta must be >= 0, not {m.beta}")
-    _require(m.likelihood in LIKELIHOODS,
-             f"likelihood must be one of {', '.join(LIKELIHOODS)}, not {m.likelihood!r}")
-    _require(m.kl_warmup_steps >= 0, f"KL warm-up steps must be >= 0, not {m.kl_warmup_steps}")
-    _require(o.lr > 0, f"learning rate must be positive, not {o.lr}")
-    _require(o.lr_d is None or o.lr_d > 0,
-             f"discriminator learning rate must be positive, not {o.lr_d}")
-    _require(0 <= o.beta1 < 1 and 0 <= o.beta2 < 1, "Adam betas must lie in [0, 1)")
-    _require(o.weight_decay >= 0, f"weight decay must be >= 0, not {o.weight_decay}")
-    _require(o.lr_schedule in LR_SCHEDULES,
-             f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, not {o.lr_schedule!r}")
-    _require(o.batch_size >= 1, f"batch size must be at least 1, not {o.batch_size}")
-    _require(o.batch_size % m.pack == 0 or m.family != "gan",
-             f"batch size {o.batch_size} must be a multiple of pack {m.pack}")
-    _require(s.steps >= 1, f"steps must be at least 1, not {s.steps}")
-    _require(s.log_every >= 1, f"log_every must be at least 1, not {s.log_every}")
+    _validate_model(config.model)
+    _validate_optim(config.optim, config.model)
+    s = config.schedule
+    check_steps(s.steps)
+    check_seed(s.seed)
+    _require(1 <= s.log_every <= MAX_STEPS, f"log_every must be between 1 and {MAX_STEPS:,}, not {s.log_every}")
     _require(100 <= s.eval_samples <= 50_000, f"eval samples must be between 100 and 50000, not {s.eval_samples}")
     _require(1 <= s.n_snapshots <= 200, f"snapshots must be between 1 and 200, not {s.n_snapshots}")
     _require(config.data.image_size in (28, 32, 64),
              f"image size must be 28, 32 or 64, not {config.data.image_size}")
     _require(config.data.color in ("grey", "rgb"),
              f"color must be grey or rgb, not {config.data.color!r}")
+
+
+def _validate_model(m: ModelConfig) -> None:
+    _require(m.family in FAMILIES, f"family must be one of {', '.join(FAMILIES)}, not {m.family!r}")
+    _require(m.arch in ARCHS, f"arch must be one of {', '.join(ARCHS)}, not {m.arch!r}")
+    _require(1 <= m.latent_dim <= 1024, f"latent size must be between 1 and 1024, not {m.latent_dim}")
+    _require(8 <= m.hidden <= 4096, f"hidden width must be between 8 and 4096, not {m.hidden}")
+    _require(1 <= m.depth <= 8, f"MLP depth must be between 1 and 8, not {m.depth}")
+    _require(m.loss in GAN_LOSSES, f"loss must be one of {', '.join(GAN_LOSSES)}, not {m.loss!r}")
+    _require(1 <= m.n_critic <= 20, f"n_critic must be between 1 and 20, not {m.n_critic}")
+    _nonnegative(m.gp_weight, "the gradient-penalty weight")
+    _nonnegative(m.r1_weight, "the R1 weight")
+    _require(1 <= m.pack <= 8, f"pack must be between 1 and 8, not {m.pack}")
+    _nonnegative(m.beta, "beta")
+    _require(m.likelihood in LIKELIHOODS,
+             f"likelihood must be one of {', '.join(LIKELIHOODS)}, not {m.likelihood!r}")
+    _require(0 <= m.kl_warmup_steps <= MAX_STEPS,
+             f"KL warm-up steps must be between 0 and {MAX_STEPS:,}, not {m.kl_warmup_steps}")
+
+
+def _validate_optim(o: OptimConfig, m: ModelConfig) -> None:
+    check_positive_lr(o.lr)
+    if o.lr_d is not None:
+        _positive(o.lr_d, "discriminator learning rate")
+    _require(0 <= o.beta1 < 1 and 0 <= o.beta2 < 1, "Adam betas must lie in [0, 1)")
+    _nonnegative(o.weight_decay, "weight decay")
+    _require(o.lr_schedule in LR_SCHEDULES,
+             f"lr schedule must be one of {', '.join(LR_SCHEDULES)}, not {o.lr_schedule!r}")
+    _require(1 <= o.batch_size <= 65_536, f"batch size must be between 1 and 65536, not {o.batch_size}")
+    _require(o.batch_size % m.pack == 0 or m.family != "gan",
+             f"batch size {o.batch_size} must be a multiple of pack {m.pack}")

@@ -23,57 +23,41 @@ from pathlib import Path
 
 import torch
 
-from genlab.atomic import write_json_atomic
-from genlab.config import RunConfig
+from genlab.atomic import remove_stale_temps, write_json_atomic
+from genlab.config import ConfigError, RunConfig, check_positive_lr
+from genlab.lifecycle import (ACTIVE, LIVE, RESUMABLE, StateConflict, change, holding, process_alive,
+                              process_start)
 from genlab.runs import Run, RunError, create_run, list_runs, open_run, read_json
 
-ACTIVE = ("queued", "starting", "running")
-RESUMABLE = ("cancelled", "interrupted", "failed", "diverged")
+__all__ = ["ACTIVE", "RESUMABLE", "cancel", "delete", "evaluation_running", "launch", "max_jobs", "reconcile",
+           "resume", "schedule", "start_evaluation"]
+
 CANCEL_GRACE_S = 10.0  # after SIGTERM, how long a worker has to save and exit before SIGKILL
+# A run left starting with no worker pid (its launcher died before writing it) is given up after this.
+START_GRACE_S = 60.0
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def max_jobs() -> int:
     """How many runs train at once: $GENLAB_MAX_JOBS, else one per GPU, else one."""
-    configured = os.environ.get("GENLAB_MAX_JOBS")
-    if configured:
-        return max(1, int(configured))
-    return max(1, torch.cuda.device_count())
+    configured = os.environ.get("GENLAB_MAX_JOBS", "").strip()
+    if not configured:
+        return max(1, torch.cuda.device_count())
+    if not configured.isdigit() or int(configured) < 1:
+        raise ConfigError(f"GENLAB_MAX_JOBS must be a whole number of at least 1 (runs trained at once), "
+                          f"not {configured!r}")
+    return int(configured)
 
 
 @contextlib.contextmanager
 def queue_lock(runs_dir: Path) -> Iterator[None]:
     runs_dir.mkdir(parents=True, exist_ok=True)
-    with open(runs_dir / ".queue.lock", "w") as lock:
+    with open(runs_dir / ".queue.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def run_process_alive(run: Run, pid: int | None) -> bool:
-    """Whether `pid` is still a genlab process of this run, training or evaluating
-    (not a zombie, not a recycled pid)."""
-    if not pid:
-        return False
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own finished child
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            if f.read().rsplit(")", 1)[-1].split()[0] == "Z":
-                return False
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read().decode(errors="replace")
-        return "genlab" in cmdline and run.id in cmdline
-    except FileNotFoundError:
-        return False
-    except OSError:  # no /proc (macOS): fall back to "the pid exists"
-        try:
-            os.kill(pid, 0)
-            return True
-        except OSError:
-            return False
 
 
 def _child_env(runs_dir: Path) -> dict[str, str]:
@@ -91,29 +75,41 @@ def _detached(argv: list[str], log_path: Path, env: dict[str, str]) -> int:
 
 def _start(run: Run, runs_dir: Path, gpu: int | None) -> None:
     """Start the worker of a queued run, detached in its own session and process group,
-    on GPU `gpu` alone when the machine has several."""
-    run.set_status(state="starting", error=None, launched=time.time(), gpu=gpu)
+    on GPU `gpu` alone when the machine has several. The worker owns the run once it moves
+    it to running; until then the run names the worker's pid so a quick death is noticed."""
+    change(run, "starting", expect=("queued",), launched=time.time(), gpu=gpu, error=None,
+           pid=None, pgid=None, pid_start=None)
     env = _child_env(runs_dir)
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = str(gpu)
-    pid = _detached(["worker", str(run.path.resolve())], run.log_path, env)
-    run.set_status(pid=pid, pgid=pid)
+    try:
+        pid = _detached(["worker", str(run.path.resolve())], run.log_path, env)
+    except OSError as exc:
+        change(run, "failed", expect=("starting",), finished=time.time(),
+               error=f"the worker could not be started: {exc}")
+        return
+    with contextlib.suppress(StateConflict):  # the worker may have claimed the run already
+        change(run, expect=("starting",), owner=(None,), pid=pid, pgid=pid, pid_start=process_start(pid))
 
 
 def schedule(runs_dir: Path) -> list[str]:
     """Start queued runs, oldest first, while there are free slots; return their ids."""
     started = []
     with queue_lock(runs_dir):
-        summaries = [s for s in list_runs(runs_dir) if not s.error]
-        active = [s for s in summaries if s.state in ("starting", "running")]
+        limit = max_jobs()
+        summaries = [s for s in list_runs(runs_dir) if s.status]
+        active = [s for s in summaries if s.state in LIVE]
         queued = sorted((s for s in summaries if s.state == "queued"),
                         key=lambda s: s.status.get("queued_at") or s.status.get("created", 0))
         n_gpus = torch.cuda.device_count()
         busy = {s.status.get("gpu") for s in active}
-        for s in queued[: max(0, max_jobs() - len(active))]:
+        for s in queued[: max(0, limit - len(active))]:
             gpu = next((g for g in range(n_gpus) if g not in busy), None) if n_gpus > 1 else None
+            try:
+                _start(s.run, runs_dir, gpu)
+            except StateConflict:  # cancelled since the listing
+                continue
             busy.add(gpu)
-            _start(s.run, runs_dir, gpu)
             started.append(s.run.id)
     return started
 
@@ -126,83 +122,105 @@ def launch(config: RunConfig, runs_dir: Path) -> Run:
 
 
 def cancel(runs_dir: Path, run_id: str) -> None:
-    """Stop a run: a queued one at once; a running one by SIGTERM to its process group
-    (it saves a checkpoint and ends as cancelled), escalated to SIGKILL by `reconcile`
-    if it has not ended after CANCEL_GRACE_S."""
+    """Stop a run: a queued or starting one at once (a worker that has not yet taken its run
+    never will); a running one by a STOP file and SIGTERM to its process group (it saves a
+    checkpoint and ends as cancelled), escalated to SIGKILL by `reconcile` if it has not
+    ended after CANCEL_GRACE_S."""
     run = open_run(runs_dir, run_id)
-    with queue_lock(runs_dir):
-        status = run.status()
-        if status.get("state") == "queued":
-            run.set_status(state="cancelled", finished=time.time())
+    for _ in range(3):  # the state may move on between reading it and changing it
+        state = run.status()["state"]
+        if state not in ACTIVE:
+            raise RunError(f"run {run_id} is {state}; only a queued, starting or running run can be cancelled")
+        try:
+            if state != "running":
+                change(run, "cancelled", expect=(state,), finished=time.time(), pid=None, pgid=None)
+                return
+            with holding(run, ("running",)) as held:
+                run.request_stop()
+                status = held.update(cancel_requested=time.time())
+            if process_alive(status.get("pid"), status.get("pid_start")):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(status["pgid"], signal.SIGTERM)
             return
-        if status.get("state") not in ("starting", "running"):
-            raise RunError(f"run {run_id} is {status.get('state')}; only a queued or running run can be cancelled")
-        run.request_stop()
-        run.set_status(cancel_requested=time.time())
-        if status.get("pgid") and run_process_alive(run, status.get("pid")):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(status["pgid"], signal.SIGTERM)
-        if status.get("state") == "starting":
-            # A worker still starting up has no state worth saving and may die of the
-            # signal before its handler is installed: the run ends here.
-            run.set_status(state="cancelled", finished=time.time(), pid=None, pgid=None)
+        except StateConflict:
+            continue
+    raise RunError(f"run {run_id} kept changing state; try again")
 
 
-def resume(runs_dir: Path, run_id: str) -> None:
-    """Queue a stopped run again; it continues from its checkpoint."""
+def resume(runs_dir: Path, run_id: str, lr: float | None = None) -> None:
+    """Queue a stopped run again; it continues from its checkpoint, with learning rate `lr`
+    when given (the discriminator's keeps its ratio to it)."""
     run = open_run(runs_dir, run_id)
-    with queue_lock(runs_dir):
-        state = run.status().get("state")
-        if state not in RESUMABLE:
-            raise RunError(f"run {run_id} is {state}; only a {', '.join(RESUMABLE)} run can be resumed")
-        run.stop_path.unlink(missing_ok=True)
-        run.set_status(state="queued", error=None, cancel_requested=None, queued_at=time.time())
+    if lr is not None:
+        check_positive_lr(lr)
+    try:
+        change(run, "queued", expect=RESUMABLE, error=None, cancel_requested=None, queued_at=time.time(),
+               pid=None, pgid=None, pid_start=None, lr_on_resume=lr)
+    except StateConflict as exc:
+        raise RunError(f"{exc}; only a {', '.join(RESUMABLE)} run can be resumed") from exc
+    run.stop_path.unlink(missing_ok=True)
     schedule(runs_dir)
 
 
 def delete(runs_dir: Path, run_id: str) -> None:
     """Remove a run's directory; refused while it is queued or training, and for a demo run."""
     run = open_run(runs_dir, run_id)
-    with queue_lock(runs_dir):
-        state = run.status().get("state") if run.status_path.exists() else None
-        if state in ACTIVE:
-            raise RunError(f"run {run_id} is {state}; cancel it before deleting it")
-        if run.is_demo:
-            raise RunError(f"run {run_id} is a demo that ships with GenLab and is kept; "
-                           "`make demo-checkpoints` remakes the demos")
-        if run.path.is_symlink() or run.path.resolve().parent != runs_dir.resolve():
-            raise RunError(f"run {run_id} is not a folder inside {runs_dir}")
+    if run.is_demo:
+        raise RunError(f"run {run_id} is a demo that ships with GenLab and is kept; "
+                       "`make demo-checkpoints` remakes the demos")
+    if run.path.is_symlink() or run.path.resolve().parent != runs_dir.resolve():
+        raise RunError(f"run {run_id} is not a folder inside {runs_dir}")
+    try:
+        with holding(run, expect=(*RESUMABLE, "completed")):
+            shutil.rmtree(run.path)
+    except StateConflict as exc:
+        raise RunError(f"{exc}: cancel it before deleting it") from exc
+    except RunError:  # its status is unreadable: a broken run, which nothing trains
         shutil.rmtree(run.path)
 
 
 def reconcile(runs_dir: Path) -> list[str]:
-    """Make the runs folder true again, then fill free slots; return runs marked interrupted.
+    """Make the runs folder true again, then fill free slots; return the runs it ended.
 
     A run marked starting or running whose worker is gone (a crash, a reboot, SIGKILL)
     becomes `interrupted` and can be resumed from its checkpoint. A worker that ignored a
-    cancel for CANCEL_GRACE_S is killed and its run marked cancelled.
+    cancel for CANCEL_GRACE_S is killed and its run marked cancelled. Temporary files that
+    dead processes left behind are removed. A run that cannot be read or written (a broken
+    run, a full disk) is left as it is: reconcile itself never fails on a run.
     """
-    interrupted = []
-    with queue_lock(runs_dir):
-        for s in list_runs(runs_dir):
-            if s.error or s.state not in ("starting", "running"):
-                continue
-            pid, pgid = s.status.get("pid"), s.status.get("pgid")
-            asked = s.status.get("cancel_requested")
-            alive = run_process_alive(s.run, pid)
-            if alive and asked and time.time() - asked > CANCEL_GRACE_S:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(pgid, signal.SIGKILL)
-                s.run.set_status(state="cancelled", finished=time.time(), pid=None, pgid=None,
-                                 error=f"killed after not stopping within {CANCEL_GRACE_S:.0f} s")
-            elif not alive and (pid or time.time() - s.status.get("launched", 0) > 60):
-                # Re-read: the worker may have finished between the listing and now.
-                if s.run.status().get("state") in ("starting", "running"):
-                    s.run.set_status(state="cancelled" if asked else "interrupted",
-                                     finished=time.time(), pid=None, pgid=None)
-                    interrupted.append(s.run.id)
-    schedule(runs_dir)
-    return interrupted
+    ended = []
+    for s in list_runs(runs_dir):
+        try:
+            for folder in (s.run.path, s.run.snapshots_dir):
+                remove_stale_temps(folder)
+            if s.status and s.state in LIVE and _settle(s.run, s.status):
+                ended.append(s.run.id)
+        except (RunError, OSError) as exc:
+            print(f"genlab: reconcile left run {s.run.id} as it is: {exc}", file=sys.stderr)
+    with contextlib.suppress(OSError):
+        schedule(runs_dir)
+    return ended
+
+
+def _settle(run: Run, status: dict) -> bool:
+    """End a live run whose worker is gone or ignored a cancel; whether it was ended."""
+    pid, asked, now = status.get("pid"), status.get("cancel_requested"), time.time()
+    alive = process_alive(pid, status.get("pid_start"))
+    try:
+        if alive and asked and now - asked > CANCEL_GRACE_S:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(status["pgid"], signal.SIGKILL)
+            change(run, "cancelled", expect=(status["state"],), owner=(pid,), finished=now, pid=None,
+                   pgid=None, error=f"killed after not stopping within {CANCEL_GRACE_S:.0f} s")
+            return True
+        if not alive and (pid or now - (status.get("launched") or 0) > START_GRACE_S):
+            change(run, "cancelled" if asked else "interrupted", expect=(status["state"],), owner=(pid,),
+                   finished=now, pid=None, pgid=None,
+                   error=None if asked else "its worker stopped without finishing (see worker.log); resume it")
+            return True
+    except StateConflict:  # it moved on (finished, or was cancelled) since it was read
+        pass
+    return False
 
 
 def start_evaluation(runs_dir: Path, run_id: str) -> None:
@@ -213,9 +231,14 @@ def start_evaluation(runs_dir: Path, run_id: str) -> None:
         raise RunError(f"run {run_id} is being evaluated already")
     pid = _detached(["eval", run.id, "--runs-dir", str(runs_dir.resolve())], run.eval_log_path,
                     _child_env(runs_dir))
-    write_json_atomic(run.evaluating_path, {"pid": pid, "started": time.time()})
+    write_json_atomic(run.evaluating_path, {"pid": pid, "pid_start": process_start(pid), "started": time.time()})
 
 
 def evaluation_running(run: Run) -> bool:
-    marker = run.evaluating_path
-    return marker.exists() and run_process_alive(run, read_json(marker).get("pid"))
+    if not run.evaluating_path.exists():
+        return False
+    try:
+        marker = read_json(run.evaluating_path)
+    except RunError:
+        return False
+    return process_alive(marker.get("pid"), marker.get("pid_start"))

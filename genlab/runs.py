@@ -17,15 +17,20 @@ docs/design.md points here.
       worker.log              the worker's output, and the traceback of an unexpected failure
       demo.json               only in the demo runs that ship with GenLab: title and how they were made
       STOP                    present while a stop is requested
+      .lock                   the run's lock file (genlab.lifecycle), empty
 
 States: queued -> starting (a worker is being started) -> running -> completed, cancelled,
 failed, diverged or interrupted (its worker died); a cancelled, interrupted, failed or
-diverged run is queued again by resume and continues from its checkpoint.
+diverged run is queued again by resume and continues from its checkpoint. The legal changes
+are listed once, in genlab/lifecycle.py, and every change goes through it.
 
-status.json fields: state, step, total_steps, created, updated and elapsed_s (training
-seconds) always; queued_at when resumed; launched, gpu, pid and pgid when a worker is started
-(pid and pgid are cleared when it ends); device and started when training starts; finished and
-error (why it failed or diverged) when it ends; cancel_requested while a cancel is pending.
+status.json fields (STATUS_FIELDS): state, step, total_steps, created, updated and elapsed_s
+(training seconds) always; queued_at when resumed, with lr_on_resume when a new learning rate
+was asked for; launched and gpu when a worker is started; pid, pgid and pid_start (the
+process's start time, so a recycled pid is not mistaken for it) of the process that owns the
+run while it is starting or running; device and started when training starts; finished and
+error (why it failed, diverged or was interrupted) when it ends; cancel_requested while a
+cancel is pending; lr_history, the learning rates set on resume.
 
 Writers replace whole files atomically (genlab.atomic) or append whole lines; readers
 tolerate a torn last line and report a broken run instead of failing. A run id is a safe
@@ -46,6 +51,20 @@ from typing import Any
 from genlab.atomic import write_json_atomic
 from genlab.config import ConfigError, RunConfig
 
+STATES = ("queued", "starting", "running", "completed", "cancelled", "failed", "diverged", "interrupted")
+_NUMBER = (int, float)
+# Each field of status.json and the JSON types it may hold (None: may be null).
+STATUS_FIELDS: dict[str, tuple] = {
+    "state": (str,), "step": (int,), "total_steps": (int,), "created": _NUMBER, "updated": _NUMBER,
+    "elapsed_s": _NUMBER, "queued_at": (*_NUMBER, None), "lr_on_resume": (*_NUMBER, None),
+    "launched": (*_NUMBER, None), "gpu": (int, None), "pid": (int, None), "pgid": (int, None),
+    "pid_start": (int, None), "device": (str, None), "started": (*_NUMBER, None),
+    "finished": (*_NUMBER, None), "error": (str, None), "cancel_requested": (*_NUMBER, None),
+    "lr_history": (list,)}
+REQUIRED_STATUS = ("state", "step", "total_steps", "created")
+DATASET_FIELDS: dict[str, tuple] = {
+    "name": (str,), "kind": (str,), "shape": (list,), "classes": (list, None), "source": (str,),
+    "n_train": (int,), "n_test": (int,), "notes": (dict,)}
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 SNAPSHOT_PATTERN = re.compile(r"^step_(\d{7})\.safetensors$")
 
@@ -75,6 +94,8 @@ def new_run_id(config: RunConfig) -> str:
 
 
 def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from a file; RunError, naming the file and its run, when it is missing,
+    unreadable, corrupt or not an object."""
     try:
         with open(path, encoding="utf-8") as f:
             value = json.load(f)
@@ -82,9 +103,28 @@ def read_json(path: Path) -> dict[str, Any]:
         raise RunError(f"{path.name} is missing from run {path.parent.name}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunError(f"{path.name} of run {path.parent.name} is corrupt ({exc})") from exc
+    except OSError as exc:  # a folder where a file should be, no permission, an I/O error
+        raise RunError(f"{path.name} of run {path.parent.name} cannot be read ({exc.strerror})") from exc
     if not isinstance(value, dict):
         raise RunError(f"{path.name} of run {path.parent.name} is not a JSON object")
     return value
+
+
+def check_fields(value: dict[str, Any], schema: dict[str, tuple], required: tuple[str, ...], what: str) -> None:
+    """RunError naming the first field of `value` that is missing or of a type `schema` does
+    not allow (a bool is not a number; fields the schema does not name are let through)."""
+    for key in required:
+        if key not in value:
+            raise RunError(f"{what} has no {key!r}")
+    for key, allowed in schema.items():
+        if key not in value:
+            continue
+        v = value[key]
+        ok = (v is None and None in allowed) or (not isinstance(v, bool) and isinstance(
+            v, tuple(t for t in allowed if t is not None)))
+        if not ok:
+            names = " or ".join("null" if t is None else t.__name__ for t in allowed)
+            raise RunError(f"{what}: {key!r} must be {names}, not {v!r}")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -94,6 +134,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
             lines = f.read().split("\n")
     except FileNotFoundError:
         return []
+    except OSError as exc:
+        raise RunError(f"{path.name} of run {path.parent.name} cannot be read ({exc.strerror})") from exc
     records = []
     for line in lines:
         try:
@@ -126,6 +168,7 @@ class Run:
     log_path = property(lambda self: self.path / "worker.log")
     evaluating_path = property(lambda self: self.path / "evaluating.json")
     eval_log_path = property(lambda self: self.path / "eval.log")
+    lock_path = property(lambda self: self.path / ".lock")
     # Present in the demo runs that ship with GenLab (made by `make demo-checkpoints`).
     demo_path = property(lambda self: self.path / "demo.json")
 
@@ -140,20 +183,28 @@ class Run:
             raise RunError(f"config.json of run {self.id} is not a valid config: {exc}") from exc
 
     def dataset_info(self) -> dict[str, Any]:
-        return read_json(self.dataset_path)
+        info = read_json(self.dataset_path)
+        check_fields(info, DATASET_FIELDS, ("shape", "kind"), f"dataset.json of run {self.id}")
+        if not info["shape"] or not all(isinstance(n, int) and n > 0 for n in info["shape"]):
+            raise RunError(f"dataset.json of run {self.id}: 'shape' must be a list of positive whole numbers")
+        return info
 
     def status(self) -> dict[str, Any]:
-        return read_json(self.status_path)
-
-    def set_status(self, **fields: Any) -> dict[str, Any]:
-        """Merge `fields` into status.json and replace it atomically."""
-        try:
-            status = self.status()
-        except RunError:
-            status = {}
-        status.update(fields, updated=time.time())
-        write_json_atomic(self.status_path, status)
+        """status.json, checked against STATUS_FIELDS; RunError when it does not fit."""
+        status = read_json(self.status_path)
+        check_fields(status, STATUS_FIELDS, REQUIRED_STATUS, f"status.json of run {self.id}")
+        if status["state"] not in STATES:
+            raise RunError(f"status.json of run {self.id}: unknown state {status['state']!r}")
         return status
+
+    def evaluations(self) -> list[dict[str, Any]]:
+        """eval.json's evaluations in step order ([] when there is none); RunError when it is corrupt."""
+        if not self.eval_path.exists():
+            return []
+        raw = read_json(self.eval_path).get("evaluations")
+        if not isinstance(raw, list) or not all(isinstance(e, dict) and type(e.get("step")) is int for e in raw):
+            raise RunError(f"eval.json of run {self.id} is not a list of evaluations with their steps")
+        return sorted(raw, key=lambda e: e["step"])
 
     def metrics(self) -> list[dict[str, Any]]:
         return read_jsonl(self.metrics_path)
@@ -164,6 +215,8 @@ class Run:
             names = os.listdir(self.snapshots_dir)
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise RunError(f"snapshots of run {self.id} cannot be listed ({exc.strerror})") from exc
         return sorted(int(m.group(1)) for n in names if (m := SNAPSHOT_PATTERN.match(n)))
 
     def snapshot_path(self, step: int, suffix: str = ".safetensors") -> Path:
@@ -176,8 +229,8 @@ class Run:
         return self.stop_path.exists()
 
 
-def create_run(runs_dir: Path, config: RunConfig, state: str = "queued") -> Run:
-    """Make a new run directory holding config.json and status.json."""
+def create_run(runs_dir: Path, config: RunConfig, state: str = "queued", **fields: Any) -> Run:
+    """Make a new run directory holding config.json, status.json (with `fields`) and its lock file."""
     runs_dir.mkdir(parents=True, exist_ok=True)
     while True:
         run = Run(runs_dir / new_run_id(config))
@@ -186,10 +239,11 @@ def create_run(runs_dir: Path, config: RunConfig, state: str = "queued") -> Run:
             break
         except FileExistsError:
             continue
+    run.lock_path.touch()
     write_json_atomic(run.config_path, config.to_dict())
     now = time.time()
     write_json_atomic(run.status_path, {"state": state, "step": 0, "total_steps": config.schedule.steps,
-                                        "created": now, "updated": now, "elapsed_s": 0.0})
+                                        "created": now, "updated": now, "elapsed_s": 0.0, **fields})
     return run
 
 
@@ -216,14 +270,31 @@ class RunSummary:
 
 
 def summarize(run: Run) -> RunSummary:
+    """The run's config and status, or what is wrong with its files: every file a listing
+    or a view relies on is checked here, once, so a broken run shows as broken."""
     try:
         config = run.config()
     except RunError as exc:
         return RunSummary(run, None, {}, str(exc))
     try:
-        return RunSummary(run, config, run.status())
+        status = run.status()
     except RunError as exc:
         return RunSummary(run, config, {}, str(exc))
+    try:
+        check_layout(run)
+    except RunError as exc:
+        return RunSummary(run, config, status, str(exc))
+    return RunSummary(run, config, status)
+
+
+def check_layout(run: Run) -> None:
+    """RunError when a file the views read is of the wrong kind or corrupt."""
+    if run.dataset_path.exists():
+        run.dataset_info()
+    run.snapshot_steps()
+    if run.metrics_path.exists() and not run.metrics_path.is_file():
+        raise RunError(f"metrics.jsonl of run {run.id} is not a file")
+    run.evaluations()
 
 
 def list_runs(runs_dir: Path) -> list[RunSummary]:

@@ -10,6 +10,8 @@ restored by its `load_state_dict()`: a field cannot be saved without being resto
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import time
@@ -25,9 +27,11 @@ from genlab.batches import BatchSampler
 from genlab.config import ConfigError, RunConfig, validate
 from genlab.data import Dataset, DatasetError, DatasetUnavailable, load_dataset
 from genlab.device import describe, pick_device
+from genlab.faults import fault_point
+from genlab.lifecycle import StateConflict, change, owning, take_over, this_process
 from genlab.metrics.report import evaluate_model, record_evaluation
 from genlab.models import GenerativeModel, build_model, check_fits_data
-from genlab.runs import Run, read_jsonl
+from genlab.runs import Run, RunError, read_jsonl
 from genlab.snapshots import save_snapshot
 from genlab.statefile import load_state, save_state
 from genlab.step_log import RunningMeans, non_finite
@@ -53,8 +57,9 @@ def dataset_for(config: RunConfig) -> Dataset:
 
 
 def check_config(config: RunConfig, data: Dataset) -> None:
-    """Everything that can be refused before training starts: values, then fit to the data."""
+    """Everything that can be refused before training starts: values, the device, then fit to the data."""
     validate(config)
+    pick_device(config.schedule.device)
     check_fits_data(config.model, data.kind, data.shape, data.n_classes)
     if config.optim.batch_size > len(data.x_train):
         raise ConfigError(f"batch size {config.optim.batch_size} is larger than the "
@@ -83,7 +88,7 @@ class TrainState:
                 "optimizers": {name: o.state_dict() for name, o in self.optimizers.items()},
                 "noise_rng": self.noise_rng.get_state(), "torch_rng": torch.get_rng_state(),
                 "draws": self.sampler.draws, "step": self.step, "elapsed": self.elapsed,
-                "log": self.log.state_dict()}
+                "log": self.log.state_dict(), "base_lrs": self.base_lrs}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         state = _upgrade(state)
@@ -94,6 +99,15 @@ class TrainState:
         torch.set_rng_state(state["torch_rng"].cpu())
         self.sampler.draws, self.step, self.elapsed = state["draws"], state["step"], state["elapsed"]
         self.log.load_state_dict(state["log"])
+        if "base_lrs" in state:  # not in the earlier layout (see _upgrade)
+            self.base_lrs = [list(groups) for groups in state["base_lrs"]]
+
+    def set_lr(self, lr: float) -> None:
+        """Make `lr` the learning rate of the first network (a GAN's generator, a VAE); the
+        others keep their ratio to it. It becomes the schedule's starting rate too."""
+        ratio = lr / self.base_lrs[0][0]
+        self.base_lrs = [[b * ratio for b in groups] for groups in self.base_lrs]
+        self.scale_lr(1.0)
 
     def scale_lr(self, factor: float) -> None:
         """Set every learning rate to factor x its initial value. For the linear schedule,
@@ -105,7 +119,8 @@ class TrainState:
 
 def _upgrade(state: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint in today's layout; those written before TrainState kept the noise RNG
-    as "generator" and the log sums at the top level."""
+    as "generator" and the log sums at the top level, and no learning-rate bases: theirs
+    are the config's, as the fresh optimisers have them (nothing could change them then)."""
     if "noise_rng" in state:
         return state
     return {**state, "noise_rng": state["generator"], "log": {"sums": state["sums"], "count": state["count"]}}
@@ -126,17 +141,26 @@ def new_state(config: RunConfig, data: Dataset, device: torch.device) -> TrainSt
 class Trainer:
     """Trains the run in `run`, from scratch or from its checkpoint.
 
+    A worker (`foreground=False`) trains a run the scheduler moved to starting; in the
+    foreground (the CLI, the demos, tests) the Trainer first takes a queued or stopped run
+    over. Either way it owns the run once it has moved it to running under its pid, and
+    writes nothing to a run it no longer owns.
+
     Stop with `request_stop()` (a signal handler may call it) or by creating the run's
     STOP file: the Trainer finishes the current step, saves a checkpoint and ends the
     run as `cancelled`.
     """
 
-    def __init__(self, run: Run, device: str | None = None, on_progress: ProgressCallback | None = None):
+    def __init__(self, run: Run, device: str | None = None, on_progress: ProgressCallback | None = None,
+                 foreground: bool = True):
         self.run = run
         self.config = run.config()
         self.device_name = device or self.config.schedule.device
         self.on_progress = on_progress
+        self.foreground = foreground
+        self.pid = os.getpid()
         self._stop = False
+        self._saved_step = 0  # the step of the checkpoint on disk
 
     def request_stop(self) -> None:
         self._stop = True
@@ -145,28 +169,64 @@ class Trainer:
         return self._stop or self.run.stop_requested()
 
     def train(self) -> str:
-        """Train to the end, a stop, divergence or an error; return the final state."""
+        """Train to the end, a stop, divergence or an error; return the run's final state."""
+        try:
+            new_lr = self._claim()
+        except StateConflict as exc:
+            self._note(f"not training: {exc}")
+            return self.run.status()["state"]
         try:
             self.device = pick_device(self.device_name)
             data = dataset_for(self.config)
             check_config(self.config, data)
-            return self._loop(data)
+            return self._loop(data, new_lr)
+        except StateConflict as exc:  # cancelled or taken over by another process meanwhile
+            self._note(f"stopped training: {exc}")
+            return self.run.status()["state"]
         except torch.OutOfMemoryError:
             batch = self.config.optim.batch_size
             return self._end("failed", f"out of memory on {self.device} at batch size {batch}; "
                                        f"try a smaller batch, e.g. {max(1, batch // 2)}")
         except (ConfigError, DatasetError, DatasetUnavailable) as exc:
             return self._end("failed", str(exc))
+        except OSError as exc:
+            return self._failed_on_disk(exc)
         except Exception as exc:  # the run must end with a state and a message, whatever happened
-            with open(self.run.log_path, "a", encoding="utf-8") as log:
-                log.write(traceback.format_exc())
+            self._note(traceback.format_exc())
             return self._end("failed", f"{type(exc).__name__}: {exc} (details in {self.run.log_path.name})")
 
-    def _loop(self, data: Dataset) -> str:
+    def _failed_on_disk(self, exc: OSError) -> str:
+        """End as failed with what the disk said (a full disk, most often). When even that
+        cannot be written, the run stays running until reconcile finds its worker gone."""
+        why = "no space left on the device" if exc.errno == errno.ENOSPC else f"a file could not be written: {exc}"
+        self._note(traceback.format_exc())
+        try:
+            return self._end("failed", f"{why}; the checkpoint of step {self._saved_step} is kept: free space, "
+                                       "then resume the run")
+        except (OSError, RunError):
+            return "failed"
+
+    def _claim(self) -> float | None:
+        """Own the run: starting -> running under this process. Returns the learning rate a
+        resume asked for, if any; StateConflict when the run is not this process's to train."""
+        if self.foreground:
+            take_over(self.run)
+        new_lr = self.run.status().get("lr_on_resume")
+        change(self.run, "running", expect=("starting",), owner=(None, self.pid), started=time.time(),
+               error=None, lr_on_resume=None, **this_process())
+        fault_point("claimed")
+        return new_lr
+
+    def _note(self, text: str) -> None:
+        """A line in worker.log, if the disk takes it."""
+        with contextlib.suppress(OSError), open(self.run.log_path, "a", encoding="utf-8") as log:
+            log.write(text.rstrip() + "\n")
+
+    def _loop(self, data: Dataset, new_lr: float | None) -> str:
         sched = self.config.schedule
         self._data = data
         state = self._restore_or_start()
-        self._mark_running(state)
+        self._mark_running(state, new_lr)
         snap_at = set(snapshot_steps(sched.steps, sched.n_snapshots))
         with open(self.run.metrics_path, "a", encoding="utf-8") as metrics:
             self._clock = time.perf_counter()  # training time runs from here
@@ -192,21 +252,27 @@ class Trainer:
         and checkpoint; metrics lines past the state's step are dropped."""
         state = new_state(self.config, self._data, self.device)
         self._clock = self._last_checkpoint = self._last_status = time.perf_counter()
-        if self.run.checkpoint_path.exists():
-            state.load_state_dict(load_state(self.run.checkpoint_path, self.device))
-        else:
-            self._write_dataset_info()
-        self._truncate_metrics(state.step)
-        self._saved_step = state.step  # the step of the checkpoint on disk
+        with owning(self.run, self.pid):
+            if self.run.checkpoint_path.exists():
+                state.load_state_dict(load_state(self.run.checkpoint_path, self.device))
+            else:
+                self._write_dataset_info()
+            self._truncate_metrics(state.step)
+        self._saved_step = state.step
         if state.step == 0:
             self._snapshot(state)
             self._checkpoint(state)
         return state
 
-    def _mark_running(self, state: TrainState) -> None:
-        self.run.set_status(state="running", step=state.step, total_steps=self.config.schedule.steps,
-                            device=describe(self.device), started=time.time(), error=None,
-                            pid=os.getpid(), pgid=os.getpgrp())
+    def _mark_running(self, state: TrainState, new_lr: float | None) -> None:
+        """Record where training starts; apply a learning rate the resume asked for."""
+        with owning(self.run, self.pid) as held:
+            fields: dict[str, Any] = {}
+            if new_lr is not None:
+                state.set_lr(new_lr)
+                fields["lr_history"] = [*held.status.get("lr_history", []), {"step": state.step, "lr": new_lr}]
+            held.update(step=state.step, total_steps=self.config.schedule.steps, device=describe(self.device),
+                        **fields)
 
     def _one_step(self, state: TrainState) -> None:
         if self.config.optim.lr_schedule == "linear":
@@ -229,22 +295,26 @@ class Trainer:
         bad = non_finite(record)
         if bad:
             return bad
-        metrics.write(_json_line(record))
-        metrics.flush()
+        with owning(self.run, self.pid) as held:
+            fault_point("metrics")
+            metrics.write(_json_line(record))
+            metrics.flush()
+            if now - self._last_status >= STATUS_EVERY_S:
+                held.update(step=state.step, elapsed_s=state.elapsed)
+                self._last_status = now
         state.log.reset()
-        if now - self._last_status >= STATUS_EVERY_S:
-            self.run.set_status(step=state.step, elapsed_s=state.elapsed)
-            self._last_status = now
         return []
 
     def _snapshot(self, state: TrainState) -> None:
         """Weights and picture at this step, and its evaluation when the schedule asks."""
         real_preview = self._data.x_train[:2000] if self._data.kind == "points" else None
-        save_snapshot(self.run, state.model, state.step, real_preview)
+        with owning(self.run, self.pid):
+            save_snapshot(self.run, state.model, state.step, real_preview)
         if self.config.schedule.evaluate:
             started = time.perf_counter()
             result = evaluate_model(state.model, self._data, self.config.schedule.eval_samples, device=self.device)
-            record_evaluation(self.run, state.step, {**result, "train_seconds": round(state.elapsed, 3)})
+            with owning(self.run, self.pid):
+                record_evaluation(self.run, state.step, {**result, "train_seconds": round(state.elapsed, 3)})
             state.model.train()
             self._clock += time.perf_counter() - started  # evaluation time is not training time
 
@@ -254,8 +324,9 @@ class Trainer:
             self._checkpoint(state)
 
     def _checkpoint(self, state: TrainState) -> None:
+        with owning(self.run, self.pid):
+            save_state(self.run.checkpoint_path, state.state_dict())
         self._last_checkpoint, self._saved_step = time.perf_counter(), state.step
-        save_state(self.run.checkpoint_path, state.state_dict())
 
     def _stop_now(self, state: TrainState) -> str:
         """Save and end as cancelled; but a NaN since the last log line ends it as diverged,
@@ -270,11 +341,13 @@ class Trainer:
 
     def _diverged(self, state: TrainState, bad: list[str]) -> str:
         return self._end("diverged", (
-            f"{', '.join(bad)} became NaN or infinite by step {state.step}; the checkpoint "
-            f"of step {self._saved_step} is kept. Try a lower learning rate."))
+            f"{', '.join(bad)} became NaN or infinite by step {state.step}; the checkpoint of step "
+            f"{self._saved_step} is kept. Resume it with a lower learning rate "
+            f"(python -m genlab resume {self.run.id} --lr …, or Resume on the Runs page)."))
 
     def _end(self, state: str, error: str | None = None, **fields: Any) -> str:
-        self.run.set_status(state=state, error=error, finished=time.time(), pid=None, pgid=None, **fields)
+        with owning(self.run, self.pid) as held:
+            held.update(state, error=error, finished=time.time(), pid=None, pgid=None, pid_start=None, **fields)
         return state
 
     def _write_dataset_info(self) -> None:

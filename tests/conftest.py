@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from genlab.atomic import write_json_atomic
 from genlab.presets import make_config
 from genlab.runs import create_run
 from genlab.teaching.demos import demo_runs
@@ -38,6 +39,11 @@ def tiny_config(variant: str = "gan", dataset: str = "ring", **overrides):
         values["hidden"] = 8
     values.update(overrides)
     return make_config(variant, dataset, **values)
+
+
+def force_status(run, **fields) -> None:
+    """Rewrite status.json as a crash, a reboot or a hand edit leaves it: no transition checks."""
+    write_json_atomic(run.status_path, {**run.status(), **fields})
 
 
 def tiny_run(runs_dir: Path, variant: str = "gan", dataset: str = "ring", **overrides):

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from genlab.data import load_dataset
-from genlab.metrics.report import evaluate_model, read_evaluations, record_evaluation
+from genlab.metrics.report import evaluate_model, record_evaluation
 from genlab.runs import create_run, list_runs, open_run
 from genlab.snapshots import load_model
 from genlab.train import Trainer
@@ -31,8 +31,8 @@ def shared_runs(tmp_path_factory):
         run = create_run(root, tiny_config(variant, dataset, name=name, **extra))
         assert Trainer(run).train() == "completed"
         made[name] = run.id
-    failed = create_run(root, tiny_config(name="failed"))
-    failed.set_status(state="failed", error="out of memory on cuda at batch size 512; try a smaller batch")
+    failed = create_run(root, tiny_config(name="failed"), state="failed",
+                        error="out of memory on cuda at batch size 512; try a smaller batch")
     made["failed"] = failed.id
     broken = create_run(root, tiny_config(name="broken"))
     broken.config_path.write_text("{half a config")
@@ -135,8 +135,7 @@ def test_runs_page_shows_the_error_of_a_failed_run_and_offers_resume(app):
 def test_delete_needs_confirmation(app, shared_runs):
     open_page, made = app
     root, _ = shared_runs
-    victim = create_run(root, tiny_config(name="victim"))
-    victim.set_status(state="cancelled")
+    victim = create_run(root, tiny_config(name="victim"), state="cancelled")
     at = open_page("runs", run=victim.id)
     assert at.button(key="delete").disabled
     at.checkbox(key="sure").check().run()
@@ -212,9 +211,9 @@ def test_runs_page_evaluates_in_the_background(app, shared_runs):
     at.button(key="evaluate").click().run()
     assert not at.exception
     deadline = time.time() + 90
-    while not read_evaluations(run) and time.time() < deadline:
+    while not run.evaluations() and time.time() < deadline:
         time.sleep(0.5)
-    [entry] = read_evaluations(run)
+    [entry] = run.evaluations()
     assert entry["modes_total"] == 8
     at.run()
     assert "no likelihood" in texts(at)

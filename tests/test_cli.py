@@ -3,10 +3,14 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from PIL import Image
 
 from genlab.cli import main
 from genlab.runs import list_runs
+from genlab.statefile import load_state
+from genlab.train import Trainer
+from tests.conftest import force_status, tiny_run
 
 
 def run_cli(capsys, *argv):
@@ -62,7 +66,7 @@ def test_interpolate_an_image_model_gives_a_strip(capsys, runs_dir, tmp_path):
 def test_resume_continues_a_cancelled_run(capsys, runs_dir):
     run_id = train_tiny(capsys, runs_dir)
     [summary] = list_runs(runs_dir)
-    summary.run.set_status(state="cancelled")
+    force_status(summary.run, state="cancelled")
     code, _, err = run_cli(capsys, "resume", run_id, "--runs-dir", str(runs_dir))
     assert code == 0 and "completed" in err
     with pytest.raises(SystemExit) as exit_info:
@@ -80,14 +84,31 @@ def test_datasets_and_models_are_listed(capsys):
 @pytest.mark.parametrize("argv,allowed", [
     (["train", "transformer", "--dataset", "ring"], "choose from"),
     (["train", "gan", "--dataset", "imagenet"], "choose from"),
-    (["train", "gan", "--dataset", "ring", "--lr", "-0.1"], "learning rate must be positive"),
-    (["train", "gan", "--dataset", "ring", "--latent-dim", "0"], "latent size must be at least 1"),
+    (["train", "gan", "--dataset", "ring", "--lr", "-0.1"], "learning rate must be a finite number > 0"),
+    (["train", "gan", "--dataset", "ring", "--lr", "inf"], "learning rate must be a finite number > 0, not inf"),
+    (["train", "gan", "--dataset", "ring", "--lr", "1e309"], "learning rate must be a finite number > 0, not inf"),
+    (["train", "gan", "--dataset", "ring", "--lr", "nan"], "learning rate must be a finite number > 0, not nan"),
+    (["train", "vae", "--dataset", "ring", "--beta", "inf"], "beta must be a finite number >= 0"),
+    (["train", "gan", "--dataset", "ring", "--seed", str(2**64)], f"seed must be between 0 and {2**31 - 1}"),
+    (["train", "gan", "--dataset", "ring", "--seed", "-1"], "seed must be between 0"),
+    (["train", "gan", "--dataset", "ring", "--steps", str(2**70)], "steps must be between 1 and 10,000,000"),
+    (["train", "gan", "--dataset", "ring", "--epochs", str(2**70)], "steps must be between 1 and 10,000,000"),
+    (["train", "gan", "--dataset", "ring", "--epochs", "nan"], "--epochs must be a finite number > 0"),
+    (["train", "gan", "--dataset", "ring", "--epochs", "inf"], "--epochs must be a finite number > 0"),
+    (["train", "gan", "--dataset", "ring", "--epochs", "0"], "--epochs must be a finite number > 0"),
+    (["train", "gan", "--dataset", "ring", "--latent-dim", "0"], "latent size must be between 1 and 1024"),
     (["train", "vae", "--dataset", "digits", "--batch-size", "5000"], "larger than the 1500 training samples"),
     (["train", "dcgan", "--dataset", "digits"], "needs 28, 32 or 64 px"),
-    (["train", "gan", "--dataset", "ring", "--steps", "0"], "steps must be at least 1"),
+    (["train", "gan", "--dataset", "ring", "--steps", "0"], "steps must be between 1 and"),
     (["train", "gan", "--dataset", "folder"], "needs a path"),
     (["sample", "../../etc", "--out", "x.png"], "not a run id"),
     (["sample", "no-such-run", "--out", "x.png"], "no run"),
+    (["sample", "some-run", "--seed", str(2**63), "--out", "x.png"], "--seed must be between 0 and"),
+    (["interpolate", "some-run", "--seed-a", str(2**63), "--out", "x.png"], "--seed-a must be between 0 and"),
+    (["sample", "some-run", "--out", "/"], "is a folder; name a .png file"),
+    (["sample", "some-run", "--out", "/dev/null/x.png"], "cannot be written"),
+    pytest.param(["train", "gan", "--dataset", "ring", "--device", "cuda"], "no usable CUDA GPU",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
 ])
 def test_bad_arguments_get_one_line_exit_2_and_write_nothing(capsys, runs_dir, argv, allowed):
     with pytest.raises(SystemExit) as exit_info:
@@ -99,6 +120,48 @@ def test_bad_arguments_get_one_line_exit_2_and_write_nothing(capsys, runs_dir, a
 
 
 @pytest.mark.slow
+def test_a_runs_dir_that_is_a_file_and_a_worker_on_a_file_are_refused(capsys, tmp_path):
+    a_file = tmp_path / "runs"
+    a_file.write_text("not a folder")
+    for argv in (["list", "--runs-dir", str(a_file)], ["train", "gan", "--dataset", "ring", "--runs-dir", str(a_file)],
+                 ["worker", str(a_file)]):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.count("\n") == 1, err
+        assert "is a file, not a folder" in err or "is not a run folder" in err
+    assert a_file.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_resume_on_a_missing_device_leaves_the_run_as_it_was(capsys, runs_dir):
+    run_id = train_tiny(capsys, runs_dir)
+    [summary] = list_runs(runs_dir)
+    force_status(summary.run, state="interrupted")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["resume", run_id, "--device", "cuda", "--runs-dir", str(runs_dir)])
+    assert exit_info.value.code == 2 and "no usable CUDA GPU" in capsys.readouterr().err
+    assert summary.run.status()["state"] == "interrupted"
+
+
+def test_resume_with_a_new_learning_rate_applies_and_records_it(capsys, runs_dir):
+    run = tiny_run(runs_dir, steps=8, log_every=2, lr=1e-3, lr_d=4e-3)
+    trainer = Trainer(run, on_progress=lambda step, total: step == 4 and trainer.request_stop())
+    assert trainer.train() == "cancelled"
+    with pytest.raises(SystemExit):
+        main(["resume", run.id, "--lr", "inf", "--runs-dir", str(runs_dir)])
+    assert "learning rate must be a finite number > 0" in capsys.readouterr().err
+    assert run.status()["state"] == "cancelled"
+    code, _, err = run_cli(capsys, "resume", run.id, "--lr", "5e-5", "--runs-dir", str(runs_dir))
+    assert code == 0 and "completed" in err, err
+    status = run.status()
+    assert status["lr_history"] == [{"step": 4, "lr": 5e-5}] and status.get("lr_on_resume") is None
+    state = load_state(run.checkpoint_path)
+    # The discriminator keeps its ratio (4x) to the generator's new rate.
+    assert state["base_lrs"] == [[5e-5], [pytest.approx(2e-4)]]
+    assert state["optimizers"]["generator"]["param_groups"][0]["lr"] == 5e-5
+
+
 def test_python_dash_m_genlab_runs(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     result = subprocess.run([sys.executable, "-m", "genlab", "models"], capture_output=True,
@@ -107,8 +170,7 @@ def test_python_dash_m_genlab_runs(tmp_path):
 
 
 def test_train_with_evaluate_records_metrics_at_each_snapshot(capsys, runs_dir):
-    from genlab.metrics.report import read_evaluations
 
     train_tiny(capsys, runs_dir, "--evaluate", "--snapshots", "2")
     [summary] = list_runs(runs_dir)
-    assert [e["step"] for e in read_evaluations(summary.run)] == [0, 3, 6]
+    assert [e["step"] for e in summary.run.evaluations()] == [0, 3, 6]

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from genlab.metrics.report import read_evaluations
 from genlab.runs import list_runs
 from genlab.snapshots import load_model
 from genlab.teaching.demos import DEMOS, MAX_TOTAL_BYTES, demo_runs, total_bytes
@@ -34,7 +33,7 @@ def test_demos_load_sample_and_are_evaluated():
         assert step == config.schedule.steps
         x = model.sample(4, seed=0)
         assert x.isfinite().all() and len(x) == 4
-        assert [e["step"] for e in read_evaluations(run)] == run.snapshot_steps()
+        assert [e["step"] for e in run.evaluations()] == run.snapshot_steps()
     runs = demo_runs(SHIPPED)
     assert runs["demo-dcgan-fashion"].config().model.latent_dim == runs["demo-vae-fashion"].config().model.latent_dim
     assert runs["demo-vae-2d-fashion"].config().model.latent_dim == 2
@@ -42,8 +41,8 @@ def test_demos_load_sample_and_are_evaluated():
 
 def test_the_ring_demos_show_collapse_next_to_coverage():
     runs = demo_runs(SHIPPED)
-    good = read_evaluations(runs["demo-gan-ring"])[-1]
-    collapsed = read_evaluations(runs["demo-gan-ring-collapsed"])[-1]
+    good = runs["demo-gan-ring"].evaluations()[-1]
+    collapsed = runs["demo-gan-ring-collapsed"].evaluations()[-1]
     assert good["modes_captured"] == 8 and good["high_quality"] > 0.8
     assert collapsed["modes_captured"] <= 2
 

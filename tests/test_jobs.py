@@ -9,7 +9,7 @@ import pytest
 from genlab import jobs
 from genlab.runs import RunError, list_runs, open_run
 from genlab.statefile import load_state
-from tests.conftest import tiny_config
+from tests.conftest import force_status, tiny_config
 
 pytestmark = pytest.mark.slow  # starts worker processes
 
@@ -95,7 +95,7 @@ def test_cancel_a_queued_run_and_delete_rules(runs_dir, monkeypatch):
         open_run(runs_dir, second.id)
     jobs.cancel(runs_dir, first.id)
     wait_for(lambda: state(first) == "cancelled")
-    with pytest.raises(RunError, match="only a queued or running run"):
+    with pytest.raises(RunError, match="only a queued, starting or running run"):
         jobs.cancel(runs_dir, first.id)
 
 
@@ -104,6 +104,6 @@ def test_reconcile_marks_a_run_whose_process_is_gone(runs_dir):
     jobs.cancel(runs_dir, run.id)
     wait_for(lambda: state(run) == "cancelled")
     # As after a reboot: the status says running, the pid is long gone.
-    run.set_status(state="running", pid=2 ** 22 - 1, pgid=2 ** 22 - 1, cancel_requested=None)
+    force_status(run, state="running", pid=2 ** 22 - 1, pgid=2 ** 22 - 1, cancel_requested=None)
     assert jobs.reconcile(runs_dir) == [run.id]
     assert state(run) == "interrupted"

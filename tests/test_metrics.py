@@ -15,7 +15,6 @@ from genlab.metrics.frechet import fid, frechet_distance, kid
 from genlab.metrics.likelihood import elbo_terms, iwae_bound
 from genlab.metrics.manifold import prdc
 from genlab.metrics.modes import class_histogram, mode_coverage
-from genlab.metrics.report import read_evaluations
 from genlab.snapshots import load_model
 from genlab.train import Trainer
 from tests.conftest import tiny_run
@@ -127,7 +126,7 @@ def test_eval_command_writes_eval_json_for_a_gan_on_the_ring(runs_dir, capsys):
     assert main(["eval", run.id, "--n", "500", "--runs-dir", str(runs_dir)]) == 0
     out = capsys.readouterr().out
     assert "modes_captured" in out and "no likelihood" in out
-    [entry] = read_evaluations(run)
+    [entry] = run.evaluations()
     assert entry["step"] == 20 and entry["modes_total"] == 8 and entry["fid_floor"] < entry["fid"]
 
 
@@ -138,7 +137,7 @@ def test_the_trainer_evaluates_at_every_snapshot_without_changing_training(runs_
                          evaluate=True, eval_samples=200)
     Trainer(plain).train()
     Trainer(evaluated).train()
-    entries = read_evaluations(evaluated)
+    entries = evaluated.evaluations()
     assert [e["step"] for e in entries] == [0, 10, 20]
     assert {"fid", "kid", "precision", "coverage", "elbo", "iwae", "classes_covered"} <= set(entries[-1])
     strip = [{k: v for k, v in r.items() if k != "time"} for r in plain.metrics()]

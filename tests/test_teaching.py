@@ -12,7 +12,7 @@ from scipy.integrate import quad
 
 from genlab import jobs
 from genlab.config import ConfigError, validate
-from genlab.metrics.report import HEADLINE, read_evaluations
+from genlab.metrics.report import HEADLINE
 from genlab.models import VARIANTS, curves_for
 from genlab.presets import make_config
 from genlab.runs import RunError
@@ -200,8 +200,8 @@ def test_make_demo_shrinks_evaluates_and_protects(runs_dir, monkeypatch):
     assert all(t.dtype == torch.float16 for t in weights.values())
     model, _ = load_model(run)
     assert next(model.parameters()).dtype == torch.float32 and model.sample(4, 0).shape == (4, 2)
-    assert [e["step"] for e in read_evaluations(run)] == [0, 10, 20]
-    assert "modes_captured" in read_evaluations(run)[-1]
+    assert [e["step"] for e in run.evaluations()] == [0, 10, 20]
+    assert "modes_captured" in run.evaluations()[-1]
     with pytest.raises(RunError, match="demo"):
         jobs.delete(runs_dir, "demo-tiny")
     assert demos.demo_runs(runs_dir) == {}  # "demo-tiny" is not one of the shipped demos

@@ -175,7 +175,7 @@ def test_a_config_edited_into_nonsense_fails_the_run_with_a_message(runs_dir):
     raw["optim"]["lr"] = -1  # as if the file had been edited by hand
     run.config_path.write_text(json.dumps(raw))
     assert Trainer(run).train() == "failed"
-    assert "learning rate must be positive" in run.status()["error"]
+    assert "learning rate must be a finite number > 0, not -1" in run.status()["error"]
 
 
 def nearest_mode_distance(samples, modes):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from genlab.metrics import NO_LIKELIHOOD
-from genlab.metrics.report import metric_rows, read_evaluations
+from genlab.metrics.report import metric_rows
 from genlab.runs import Run
 from genlab.viz import histogram_figure, metric_history_figure
 
 
 def show_evaluation(run: Run, key: str) -> None:
     """The latest evaluation of a run, its class or mode histogram, and metrics over steps."""
-    evaluations = read_evaluations(run)
+    evaluations = run.evaluations()
     if not evaluations:
         st.caption("Not evaluated yet.")
         return

@@ -16,7 +16,7 @@ from genlab.metrics.likelihood import elbo_terms, iwae_bound
 from genlab.metrics.manifold import prdc
 from genlab.metrics.modes import class_histogram, mode_coverage
 from genlab.models import GenerativeModel
-from genlab.runs import Run, read_json
+from genlab.runs import Run
 
 SAMPLE_SEED = 12345  # evaluation samples come from their own seed, not the fixed grid's
 PRDC_MAX = 2000  # k-NN metrics are quadratic in the sample count
@@ -74,22 +74,15 @@ def evaluate_model(model: GenerativeModel, data: Dataset, n: int = 2000, iwae_k:
     return out
 
 
-def read_evaluations(run: Run) -> list[dict[str, Any]]:
-    """The run's evaluations, one per step, in step order ([] when there are none)."""
-    if not run.eval_path.exists():
-        return []
-    return sorted(read_json(run.eval_path).get("evaluations", []), key=lambda e: e["step"])
-
-
 def record_evaluation(run: Run, step: int, result: dict[str, Any]) -> None:
     """Add (or replace) the evaluation of one step in eval.json, atomically."""
-    kept = [e for e in read_evaluations(run) if e["step"] != step]
+    kept = [e for e in run.evaluations() if e["step"] != step]
     kept.append({"step": step, "evaluated_at": time.time(), **result})
     write_json_atomic(run.eval_path, {"evaluations": sorted(kept, key=lambda e: e["step"])})
 
 
 def latest_evaluation(run: Run) -> dict[str, Any] | None:
-    evaluations = read_evaluations(run)
+    evaluations = run.evaluations()
     return evaluations[-1] if evaluations else None
 
 

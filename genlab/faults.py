@@ -1,0 +1,38 @@
+"""Fault injection for tests: named points where a test can make GenLab fail on purpose.
+
+A test sets GENLAB_FAULTS to `point=action[@n][,point=action[@n]...]` in the environment of
+the process it wants to break: at the n-th time (default the first) that process reaches
+`fault_point(point)`, it does `action`:
+
+    kill     SIGKILL itself (a crash, the OOM killer, a power cut for that process)
+    enospc   raise OSError(ENOSPC), as a full disk does
+
+Points: `write:<file name>` in genlab.atomic after a file's new contents are written to its
+temporary name and before it replaces the old one; `status` before status.json is replaced;
+`metrics` before a metrics line is appended; `claimed` right after a worker owns its run.
+Unset (always, outside tests) it costs one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+from collections import Counter
+
+_hits: Counter[str] = Counter()
+
+
+def fault_point(point: str) -> None:
+    spec = os.environ.get("GENLAB_FAULTS")
+    if not spec:
+        return
+    _hits[point] += 1
+    for rule in spec.split(","):
+        name, _, action = rule.partition("=")
+        action, _, nth = action.partition("@")
+        if name == point and _hits[point] == int(nth or 1):
+            if action == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            if action == "enospc":
+                raise OSError(errno.ENOSPC, "No space left on device (injected)", point)
