@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 
 from genlab import jobs
+from genlab.config import ConfigError
 from genlab.device import describe, pick_device
 from genlab.overview import progress
 from genlab.runs import list_runs
@@ -25,6 +26,11 @@ def reconcile_on_start(path: str) -> list[str]:
     return jobs.reconcile(Path(path))
 
 
+try:
+    jobs.max_jobs()  # a bad GENLAB_MAX_JOBS is one clear message, not a traceback on every page
+except ConfigError as exc:
+    st.error(f"GenLab cannot start: {exc}.")
+    st.stop()
 reconcile_on_start(str(runs_dir().resolve()))
 
 PAGES = {

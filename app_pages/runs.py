@@ -3,12 +3,13 @@
 import streamlit as st
 
 from genlab import jobs
+from genlab.config import ConfigError
 from genlab.models import curves_for
 from genlab.overview import progress
 from genlab.runs import RunError, list_runs, open_run
 from genlab.viz import curves_figure, kl_per_dim_figure
 from app_pages.components.metrics_view import show_evaluation
-from app_pages.components.shared import runs_dir
+from app_pages.components.shared import guard, runs_dir
 
 st.title("Runs")
 
@@ -58,9 +59,13 @@ def controls(state: str) -> None:
         if state in jobs.ACTIVE and c1.button("Cancel", key="cancel"):
             jobs.cancel(runs_dir(), run.id)
             st.rerun()
-        if state in jobs.RESUMABLE and c1.button("Resume", key="resume"):
-            jobs.resume(runs_dir(), run.id)
-            st.rerun()
+        if state in jobs.RESUMABLE:
+            new_lr = c1.number_input("Learning rate from here on (optional)", min_value=0.0, value=None,
+                                     format="%g", key="resume-lr",
+                                     help="Empty: keep the run's own. After a divergence, try a lower one.")
+            if c1.button("Resume", key="resume"):
+                jobs.resume(runs_dir(), run.id, lr=new_lr or None)
+                st.rerun()
         if run.is_demo:
             c3.caption("A demo run that ships with GenLab: it cannot be deleted here.")
         elif state not in jobs.ACTIVE:
@@ -69,17 +74,12 @@ def controls(state: str) -> None:
                 jobs.delete(runs_dir(), run.id)
                 st.session_state.pop("run", None)
                 st.rerun()
-    except RunError as exc:
+    except (RunError, ConfigError) as exc:
         st.error(str(exc))
 
 
-@st.fragment(run_every=2)
 def detail() -> None:
-    try:
-        status = run.status()
-    except RunError as exc:
-        st.error(f"This run cannot be shown: {exc}.")
-        return
+    status = run.status()
     state = status.get("state", "unknown")
     p = progress(status)
     st.progress(p.fraction,
@@ -105,7 +105,6 @@ def detail() -> None:
         st.plotly_chart(kl_fig, key="kl-dims")
 
 
-@st.fragment(run_every=3)
 def evaluation() -> None:
     st.subheader("Evaluation")
     if jobs.evaluation_running(run):
@@ -119,5 +118,15 @@ def evaluation() -> None:
     show_evaluation(run, key="runs")
 
 
-detail()
-evaluation()
+@st.fragment(run_every=2)
+def live_detail() -> None:
+    guard(detail)  # a broken file shows a message, not a traceback
+
+
+@st.fragment(run_every=3)
+def live_evaluation() -> None:
+    guard(evaluation)
+
+
+live_detail()
+live_evaluation()

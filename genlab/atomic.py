@@ -23,7 +23,7 @@ from genlab.faults import fault_point
 # which process an abandoned one belonged to.
 TMP_SUFFIX = ".tmp"
 # Also the older .<name>.<pid>.tmp.
-TEMP_PATTERN = re.compile(r"^\..+\.(\d+)(?:\.\d+)?\.tmp$")
+TEMP_PATTERN = re.compile(r"^\..+?\.(\d+)(?:\.\d+)?\.tmp$")
 
 
 def temp_path(path: Path) -> Path:
@@ -74,7 +74,7 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 def _pid_exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except OSError:  # it exists, owned by someone else
         return True

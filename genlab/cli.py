@@ -70,6 +70,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--lr", type=float)
     t.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="linear: decay to 0 at the end")
     t.add_argument("--latent-dim", type=int)
+    t.add_argument("--hidden", type=int, help="MLP width, or the base channel count of a conv net")
     t.add_argument("--beta", type=float, help="VAE: weight of the KL term")
     t.add_argument("--loss", choices=GAN_LOSSES, metavar="LOSS", help=f"GAN: one of {', '.join(GAN_LOSSES)}")
     t.add_argument("--likelihood", choices=LIKELIHOODS, metavar="LIK", help="VAE: bernoulli or gaussian")
@@ -147,8 +148,8 @@ def runs_dir(args: argparse.Namespace) -> Path:
 
 def cmd_train(args: argparse.Namespace) -> int:
     overrides = {k: getattr(args, k) for k in (
-        "steps", "batch_size", "lr", "lr_schedule", "latent_dim", "beta", "loss", "likelihood", "arch", "seed",
-        "device", "log_every", "n_snapshots", "evaluate", "path", "image_size", "color", "name")}
+        "steps", "batch_size", "lr", "lr_schedule", "latent_dim", "hidden", "beta", "loss", "likelihood", "arch",
+        "seed", "device", "log_every", "n_snapshots", "evaluate", "path", "image_size", "color", "name")}
     config = make_config(args.model, args.dataset, **overrides)
     validate(config)  # before the data is loaded: a bad value is refused at once
     folder = runs_dir(args)
@@ -331,3 +332,5 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (ConfigError, DatasetError, DatasetUnavailable, RunError) as exc:
         fail(str(exc))
+    except OSError as exc:  # a full disk, a folder that cannot be written
+        fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))

@@ -11,6 +11,9 @@ Points: `write:<file name>` in genlab.atomic after a file's new contents are wri
 temporary name and before it replaces the old one; `status` before status.json is replaced;
 `metrics` before a metrics line is appended; `claimed` right after a worker owns its run.
 Unset (always, outside tests) it costs one dictionary lookup.
+
+`trace(event, run_id)` appends `time pid event run_id` to the file GENLAB_TRACE names, if
+any: the stress test reads when each worker started and stopped training.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import time
 from collections import Counter
 
 _hits: Counter[str] = Counter()
@@ -36,3 +40,15 @@ def fault_point(point: str) -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
             if action == "enospc":
                 raise OSError(errno.ENOSPC, "No space left on device (injected)", point)
+
+
+def reset() -> None:
+    """Forget how often each point was reached (between tests in one process)."""
+    _hits.clear()
+
+
+def trace(event: str, run_id: str) -> None:
+    path = os.environ.get("GENLAB_TRACE")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(f"{time.time():.6f} {os.getpid()} {event} {run_id}\n")

@@ -121,11 +121,11 @@ def launch(config: RunConfig, runs_dir: Path) -> Run:
     return run
 
 
-def cancel(runs_dir: Path, run_id: str) -> None:
+def cancel(runs_dir: Path, run_id: str) -> str:
     """Stop a run: a queued or starting one at once (a worker that has not yet taken its run
     never will); a running one by a STOP file and SIGTERM to its process group (it saves a
     checkpoint and ends as cancelled), escalated to SIGKILL by `reconcile` if it has not
-    ended after CANCEL_GRACE_S."""
+    ended after CANCEL_GRACE_S. Returns the state the run was cancelled from."""
     run = open_run(runs_dir, run_id)
     for _ in range(3):  # the state may move on between reading it and changing it
         state = run.status()["state"]
@@ -134,14 +134,14 @@ def cancel(runs_dir: Path, run_id: str) -> None:
         try:
             if state != "running":
                 change(run, "cancelled", expect=(state,), finished=time.time(), pid=None, pgid=None)
-                return
+                return state
             with holding(run, ("running",)) as held:
                 run.request_stop()
                 status = held.update(cancel_requested=time.time())
             if process_alive(status.get("pid"), status.get("pid_start")):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(status["pgid"], signal.SIGTERM)
-            return
+            return state
         except StateConflict:
             continue
     raise RunError(f"run {run_id} kept changing state; try again")

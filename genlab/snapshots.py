@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from genlab.atomic import replacing
 from genlab.models import GenerativeModel, build_model
 from genlab.runs import Run, RunError
+from genlab.statefile import save_tensors
 from genlab.viz import picture, save_png
 
 GRID_SEED = 0  # every run draws its fixed-noise batch from this seed, so runs compare like for like
@@ -24,8 +25,7 @@ def save_snapshot(run: Run, model: GenerativeModel, step: int, real: torch.Tenso
     """Write step_NNNNNNN.safetensors and step_NNNNNNN.png, each atomically."""
     run.snapshots_dir.mkdir(exist_ok=True)
     weights = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.inference_state_dict().items()}
-    with replacing(run.snapshot_path(step)) as tmp:
-        save_file(weights, str(tmp), metadata={"step": str(step)})
+    save_tensors(weights, run.snapshot_path(step), {"step": str(step)})
     with replacing(run.snapshot_path(step, ".png")) as tmp:
         save_png(picture(model.sample(grid_size(model), GRID_SEED), real=real), tmp)
 

@@ -9,11 +9,13 @@ metadata, so one file holds everything and can be replaced atomically.
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from genlab.atomic import replacing
@@ -49,12 +51,24 @@ def _decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return obj
 
 
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    """Write a safetensors file atomically (genlab.atomic). An I/O error inside safetensors
+    (which raises its own error type) comes out as the OSError it is: a full disk is ENOSPC."""
+    with replacing(path) as tmp:
+        try:
+            save_file(tensors, str(tmp), metadata=metadata)
+        except SafetensorError as exc:
+            code = re.search(r"os error (\d+)", str(exc))
+            if code:
+                raise OSError(int(code.group(1)), os.strerror(int(code.group(1))), str(path)) from exc
+            raise
+
+
 def save_state(path: Path, state: Any) -> None:
-    """Write `state` to `path` atomically (genlab.atomic)."""
+    """Write `state` to `path` atomically."""
     tensors: dict[str, torch.Tensor] = {}
     skeleton = _encode(state, tensors)
-    with replacing(path) as tmp:
-        save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(skeleton)})
+    save_tensors(tensors, path, {_META_KEY: json.dumps(skeleton)})
 
 
 def load_state(path: Path, device: torch.device | str = "cpu") -> Any:

@@ -27,7 +27,7 @@ from genlab.batches import BatchSampler
 from genlab.config import ConfigError, RunConfig, validate
 from genlab.data import Dataset, DatasetError, DatasetUnavailable, load_dataset
 from genlab.device import describe, pick_device
-from genlab.faults import fault_point
+from genlab.faults import fault_point, trace
 from genlab.lifecycle import StateConflict, change, owning, take_over, this_process
 from genlab.metrics.report import evaluate_model, record_evaluation
 from genlab.models import GenerativeModel, build_model, check_fits_data
@@ -181,6 +181,7 @@ class Trainer:
             check_config(self.config, data)
             return self._loop(data, new_lr)
         except StateConflict as exc:  # cancelled or taken over by another process meanwhile
+            trace("stop", self.run.id)
             self._note(f"stopped training: {exc}")
             return self.run.status()["state"]
         except torch.OutOfMemoryError:
@@ -214,6 +215,7 @@ class Trainer:
         new_lr = self.run.status().get("lr_on_resume")
         change(self.run, "running", expect=("starting",), owner=(None, self.pid), started=time.time(),
                error=None, lr_on_resume=None, **this_process())
+        trace("train", self.run.id)
         fault_point("claimed")
         return new_lr
 
@@ -346,6 +348,7 @@ class Trainer:
             f"(python -m genlab resume {self.run.id} --lr …, or Resume on the Runs page)."))
 
     def _end(self, state: str, error: str | None = None, **fields: Any) -> str:
+        trace("stop", self.run.id)  # training has stopped before the run says so
         with owning(self.run, self.pid) as held:
             held.update(state, error=error, finished=time.time(), pid=None, pgid=None, pid_start=None, **fields)
         return state

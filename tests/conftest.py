@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from genlab import faults
 from genlab.atomic import write_json_atomic
 from genlab.presets import make_config
 from genlab.runs import create_run
@@ -23,6 +24,8 @@ def isolated_dirs(tmp_path, monkeypatch):
     """Keep runs and downloads of each test inside its own temporary folder."""
     monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("GENLAB_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("GENLAB_FAULTS", raising=False)
+    faults.reset()
     torch.set_num_threads(2)
     return tmp_path
 

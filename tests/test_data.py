@@ -3,6 +3,7 @@ import io
 import os
 import stat
 import struct
+import threading
 import zipfile
 
 import numpy as np
@@ -165,10 +166,99 @@ def test_archive_past_the_size_limit_is_refused(tmp_path, monkeypatch):
         load_dataset("folder", path=str(path))
 
 
-def test_image_with_absurd_dimensions_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(folder, "MAX_SIDE", 16)
-    path = zip_with(tmp_path, {"a.png": png_bytes((8, 8)), "huge.png": png_bytes((17, 4))})
-    with pytest.raises(DatasetError, match="17x4 pixels"):
+def test_an_image_claiming_too_many_pixels_is_skipped_unread_and_counted(tmp_path, monkeypatch):
+    monkeypatch.setattr(folder, "MAX_PIXELS", 100)
+    path = zip_with(tmp_path, {"a.png": png_bytes((8, 8)), "b.png": png_bytes((8, 8)), "huge.png": png_bytes((20, 20))})
+    d = load_dataset("folder", path=str(path))
+    assert len(d.x_train) + len(d.x_test) == 2
+    assert d.notes == {"skipped": 1, "too_large": 1, "images": 2}
+
+
+def gif_claiming(width: int, height: int) -> bytes:
+    """A GIF header that claims width x height, then garbage: unreadable, but huge on paper."""
+    return b"GIF89a" + width.to_bytes(2, "little") + height.to_bytes(2, "little") + b"\x00\x00\x00" + b"junk" * 8
+
+
+def test_one_unreadable_gif_claiming_a_huge_size_is_skipped_not_a_refusal(tmp_path):
+    path = zip_with(tmp_path, {"a.png": png_bytes(), "b.png": png_bytes(), "bomb.gif": gif_claiming(65535, 65535)})
+    d = load_dataset("folder", path=str(path))
+    assert d.notes["skipped"] == 1 and d.notes["images"] == 2
+
+
+def test_a_legal_member_name_with_a_colon_is_accepted(tmp_path):
+    path = zip_with(tmp_path, {"a:b/x.png": png_bytes(), "a:b/y.png": png_bytes()})
+    assert load_dataset("folder", path=str(path)).notes["images"] == 2
+    for absolute in ("C:/evil.png", "C:\\evil.png", "/etc/evil.png"):
+        with pytest.raises(DatasetError, match="outside the target"):
+            load_dataset("folder", path=str(zip_with(tmp_path, {"ok.png": png_bytes(), absolute: png_bytes()})))
+
+
+def stored_zip(tmp_path, names=("a.png", "b.png")) -> bytes:
+    path = tmp_path / "upload.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name in names:
+            zf.writestr(name, png_bytes())
+    return path.read_bytes()
+
+
+def damaged(raw: bytes, how: str) -> bytes:
+    """The zip `raw` with one kind of damage a hostile upload might carry."""
+    if how == "bad CRC":  # one byte of the first member's data flipped: its CRC no longer matches
+        at = raw.index(b"IHDR") + 6
+        return raw[:at] + bytes([raw[at] ^ 0xFF]) + raw[at + 1:]
+    if how == "names differ":  # the local header names another file than the central directory
+        return raw.replace(b"a.png", b"z.png", 1)
+    if how == "encrypted":  # the encryption flag set in both headers
+        raw = bytearray(raw)
+        for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            at = raw.index(signature) + offset
+            raw[at] |= 1
+        return bytes(raw)
+    if how == "unknown compression":  # method 99 in both headers
+        raw = bytearray(raw)
+        for signature, offset in ((b"PK\x03\x04", 8), (b"PK\x01\x02", 10)):
+            at = raw.index(signature) + offset
+            raw[at:at + 2] = (99).to_bytes(2, "little")
+        return bytes(raw)
+    raise ValueError(how)
+
+
+@pytest.mark.parametrize("how", ["bad CRC", "names differ", "encrypted", "unknown compression"])
+def test_a_damaged_zip_is_one_clear_refusal(tmp_path, how):
+    path = tmp_path / "bad.zip"
+    path.write_bytes(damaged(stored_zip(tmp_path), how))
+    with pytest.raises(DatasetError, match="refused|not a readable zip") as refusal:
+        load_dataset("folder", path=str(path))
+    assert "\n" not in str(refusal.value)
+
+
+def test_a_fifo_in_a_folder_is_skipped_not_read_forever(tmp_path):
+    (tmp_path / "imgs").mkdir()
+    for name in ("a.png", "b.png"):
+        (tmp_path / "imgs" / name).write_bytes(png_bytes())
+    os.mkfifo(tmp_path / "imgs" / "c.png")
+    result = {}
+    reader = threading.Thread(target=lambda: result.update(d=load_dataset("folder", path=str(tmp_path / "imgs"))),
+                              daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive(), "the loader blocked on the FIFO"
+    assert result["d"].notes["skipped"] == 1 and result["d"].notes["images"] == 2
+
+
+def test_memory_is_bounded_before_anything_is_decoded(tmp_path):
+    # The tester's archive: 20,000 1x1 PNGs at 64 px RGB would make a 938 MiB tensor.
+    tiny = png_bytes((1, 1))
+    path = zip_with(tmp_path, {f"{i}.png": tiny for i in range(20_000)})
+    with pytest.raises(DatasetError, match=r"20,000 images at 64 px with 3 channel\(s\) make a 938 MiB tensor; "
+                                           r"the limit is 512 MiB"):
+        load_dataset("folder", path=str(path), image_size=64, color="rgb")
+
+
+def test_total_pixels_to_decode_are_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(folder, "MAX_TOTAL_PIXELS", 1000)
+    path = zip_with(tmp_path, {f"{i}.png": png_bytes((20, 20)) for i in range(3)})
+    with pytest.raises(DatasetError, match="megapixels"):
         load_dataset("folder", path=str(path))
 
 

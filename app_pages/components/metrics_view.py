@@ -17,7 +17,8 @@ def show_evaluation(run: Run, key: str) -> None:
         st.caption("Not evaluated yet.")
         return
     latest = evaluations[-1]
-    st.caption(f"Step {latest['step']}, {latest['n_samples']} samples; features: {latest['feature_space']}.")
+    st.caption(f"Step {latest['step']}, {latest.get('n_samples', '?')} samples; "
+               f"features: {latest.get('feature_space', '?')}.")
     st.dataframe(metric_rows(latest), hide_index=True, key=f"metrics-{key}")
     if "likelihood" in latest:
         st.info(NO_LIKELIHOOD)

@@ -12,12 +12,12 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file
 from torch import nn
 
-from genlab.atomic import replacing
 from genlab.data import Dataset, data_dir
+from genlab.statefile import save_tensors
 
 FEATURES = 128
 TRAIN_STEPS = 800
@@ -85,21 +85,31 @@ def train_evaluator(data: Dataset, device: torch.device, seed: int = 0) -> tuple
     return model, (pred.cpu() == data.y_test).double().mean().item()
 
 
+def _load(path: Path, data: Dataset) -> tuple[Classifier, float] | None:
+    """The evaluator stored at `path` and its test accuracy; None when the file cannot be one."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads((f.metadata() or {})["genlab_evaluator"])
+        model = Classifier(data.shape[0], data.n_classes)
+        model.load_state_dict(load_file(str(path)))
+        return model, float(meta["test_accuracy"])
+    except (SafetensorError, OSError, KeyError, TypeError, ValueError, RuntimeError):
+        return None
+
+
 def load_or_train(data: Dataset, device: torch.device) -> tuple[Classifier, float]:
-    """The stored evaluator of this dataset, trained and stored first when missing."""
+    """The stored evaluator of this dataset, trained and stored first when missing or
+    unreadable (a corrupt or foreign file is replaced)."""
     if data.y_train is None or data.n_classes < 2:
         raise ValueError(f"{data.name} has no class labels to train an evaluator on")
     path = evaluator_path(data)
     if path.exists():
-        with safe_open(str(path), framework="pt") as f:
-            meta = json.loads(f.metadata()["genlab_evaluator"])
-        model = Classifier(data.shape[0], data.n_classes)
-        model.load_state_dict(load_file(str(path)))
-        return model.to(device), float(meta["test_accuracy"])
+        stored = _load(path, data)
+        if stored is not None:
+            return stored[0].to(device), stored[1]
     model, accuracy = train_evaluator(data, device)
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"dataset": data.name, "source": data.source, "test_accuracy": accuracy, "steps": TRAIN_STEPS}
-    with replacing(path) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp),
-                  metadata={"genlab_evaluator": json.dumps(meta)})
+    save_tensors({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, path,
+                 {"genlab_evaluator": json.dumps(meta)})
     return model, accuracy

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from tqdm import tqdm
 
 from genlab.metrics.report import evaluate_model, record_evaluation
 from genlab.presets import make_config
-from genlab.atomic import replacing, write_json_atomic
+from genlab.atomic import write_json_atomic
 from genlab.runs import Run, create_run
 from genlab.snapshots import load_model
+from genlab.statefile import save_tensors
 from genlab.train import ProgressCallback, Trainer, dataset_for
 
 MAX_TOTAL_BYTES = 20_000_000  # the "at most 20 MB"
@@ -71,8 +72,7 @@ def shrink(run: Run) -> None:
     for step in run.snapshot_steps():
         path = run.snapshot_path(step)
         state = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(str(path)).items()}
-        with replacing(path) as tmp:
-            save_file(state, str(tmp), metadata={"step": str(step), "dtype": "float16"})
+        save_tensors(state, path, {"step": str(step), "dtype": "float16"})
 
 
 def evaluate_snapshots(run: Run, samples: int) -> None:
