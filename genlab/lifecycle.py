@@ -26,7 +26,6 @@ from genlab.atomic import write_json_atomic
 from genlab.faults import fault_point
 from genlab.runs import Run, RunError
 
-STATES = ("queued", "starting", "running", "completed", "cancelled", "failed", "diverged", "interrupted")
 ACTIVE = ("queued", "starting", "running")
 LIVE = ("starting", "running")  # a worker process belongs to the run
 RESUMABLE = ("cancelled", "interrupted", "failed", "diverged")

@@ -9,7 +9,7 @@ from genlab.metrics.report import evaluate_model, record_evaluation
 from genlab.runs import create_run, list_runs, open_run
 from genlab.snapshots import load_model
 from genlab.train import Trainer
-from tests.conftest import tiny_config
+from tests.conftest import tiny_config, tiny_run
 from tests.pages import open_page
 
 pytestmark = pytest.mark.slow  # trains the runs it shows, and launches workers
@@ -130,6 +130,23 @@ def test_runs_page_shows_the_error_of_a_failed_run_and_offers_resume(app):
     at = open_page("runs", run=made["failed"])
     assert "try a smaller batch" in texts(at)
     assert [b for b in at.button if b.key == "resume"]
+
+
+def test_resume_with_a_lower_learning_rate_from_the_runs_page(app, shared_runs):
+    open_page, _ = app
+    root, _ = shared_runs
+    run = tiny_run(root, steps=40, log_every=5, lr=1e-3, name="to-resume")
+    trainer = Trainer(run, on_progress=lambda step, total: step == 10 and trainer.request_stop())
+    assert trainer.train() == "cancelled"
+    at = open_page("runs", run=run.id)
+    at.number_input(key="resume-lr").set_value(2e-4).run()
+    at.button(key="resume").click().run()
+    assert not at.exception and not at.error
+    deadline = time.time() + 90
+    while run.status()["state"] != "completed" and time.time() < deadline:
+        time.sleep(0.5)
+    status = run.status()
+    assert status["state"] == "completed" and status["lr_history"] == [{"step": 10, "lr": 2e-4}]
 
 
 def test_delete_needs_confirmation(app, shared_runs):

@@ -11,9 +11,8 @@ import pytest
 
 from genlab import jobs
 from genlab.cli import main
-from genlab.lifecycle import (STATES, TRANSITIONS, StateConflict, change, process_alive, process_start,
-                              this_process)
-from genlab.runs import RunError, list_runs
+from genlab.lifecycle import TRANSITIONS, StateConflict, change, process_alive, process_start, this_process
+from genlab.runs import STATES, RunError, list_runs
 from genlab.statefile import load_state
 from genlab.train import Trainer
 from tests.conftest import ROOT, force_status, tiny_run
