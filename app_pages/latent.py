@@ -42,26 +42,27 @@ def page() -> None:
     st.subheader("Walk between two points")
     kinds = ["seed"] + (["real image"] if data is not None and model.is_image else [])
 
-    def endpoint(col, name: str, default: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def endpoint(col, name: str, default: int) -> tuple[torch.Tensor, torch.Tensor | None, str]:
+        """The endpoint's code, its real image (if any), and a name for what it is."""
         kind = col.radio(f"Endpoint {name}", kinds, horizontal=True, key=f"src_{name.lower()}",
                          bind="query-params")
         if kind == "seed":
             value = col.number_input(f"Seed {name}", 0, 2**31 - 1, default, key=name.lower(), bind="query-params")
-            return noise(1, model.latent_dim, int(value)).to(model.device), None
+            return noise(1, model.latent_dim, int(value)).to(model.device), None, f"seed {int(value)}"
         limit = len(data.x_test) - 1
         index = int(col.number_input(f"Test image {name} (0-{limit})", 0, limit, default,
                                      key=f"img_{name.lower()}", bind="query-params"))
         image = data.x_test[index:index + 1].to(model.device)
         if is_vae:
             mu, _ = model.encode(image, class0(1))
-            return mu.detach(), image
+            return mu.detach(), image, f"image {index}"
         z, err = inverted(str(run.path), step, index, model, image)
         col.caption(f"Inverted by optimising z: mean squared error {err:.4f}")
-        return z, image
+        return z, image, f"image {index}"
 
     ca, cb = st.columns(2)
-    z_a, img_a = endpoint(ca, "A", 0)
-    z_b, img_b = endpoint(cb, "B", 1)
+    z_a, img_a, name_a = endpoint(ca, "A", 0)
+    z_b, img_b, _ = endpoint(cb, "B", 1)
     c1, c2 = st.columns([1, 3])
     spherical = c1.toggle("Spherical (slerp)", key="slerp", bind="query-params",
                           help="slerp keeps intermediate codes at a typical distance from the origin")
@@ -91,7 +92,9 @@ def page() -> None:
     z = z_a.clone()
     cols = st.columns(2)
     for i, dim in enumerate(order[:N_SLIDERS]):
-        z[0, dim] = cols[i % 2].slider(f"z[{dim}]", -3.0, 3.0, float(z_a[0, dim]), 0.1, key=f"z{dim}")
+        # Keyed by run, snapshot and endpoint A: a new A (or run) starts the sliders at its code.
+        z[0, dim] = cols[i % 2].slider(f"z[{dim}]", -3.0, 3.0, float(z_a[0, dim]), 0.1,
+                                       key=f"z{dim}-{run.id}-{step}-{name_a}")
     with torch.no_grad():
         show(model.generate(z, class0(1)), caption="decoded z", real=real_preview)
         values = torch.linspace(-3, 3, STRIP, device=model.device)

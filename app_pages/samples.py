@@ -39,9 +39,8 @@ fresh = c2.toggle("Fresh samples", key="fresh", bind="query-params",
 seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params", disabled=not fresh)
 if fresh:
     n = st.select_slider("Grid size", [16, 36, 64, 100], value=64, key="n", bind="query-params")
-    if st.button("New seed", key="new-seed"):
-        st.session_state["seed"] = int(seed) + 1
-        st.rerun()
+    # A widget's state may only change before it is drawn: in the click's callback.
+    st.button("New seed", key="new-seed", on_click=lambda: st.session_state.update(seed=int(seed) + 1))
 
 columns = st.columns(len(runs) + 1)
 for col, run in zip(columns, runs):
