@@ -12,7 +12,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -71,18 +71,8 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=True))
 
 
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):
-        return False
-    except OSError:  # it exists, owned by someone else
-        return True
-    return True
-
-
-def remove_stale_temps(folder: Path) -> list[str]:
-    """Remove the temporary files that processes no longer alive left in `folder` (each an
+def remove_stale_temps(folder: Path, alive: Callable[[int], bool]) -> list[str]:
+    """Remove the temporary files that processes no longer `alive` left in `folder` (each an
     interrupted atomic write, perhaps a whole checkpoint); return their names."""
     removed = []
     try:
@@ -91,7 +81,7 @@ def remove_stale_temps(folder: Path) -> list[str]:
         return removed
     for name in names:
         match = TEMP_PATTERN.match(name)
-        if match and not _pid_exists(int(match.group(1))):
+        if match and not alive(int(match.group(1))):
             with contextlib.suppress(OSError):
                 (Path(folder) / name).unlink()
                 removed.append(name)

@@ -192,7 +192,7 @@ def reconcile(runs_dir: Path) -> list[str]:
     for s in list_runs(runs_dir):
         try:
             for folder in (s.run.path, s.run.snapshots_dir):
-                remove_stale_temps(folder)
+                remove_stale_temps(folder, alive=lambda pid: process_alive(pid, None))
             if s.status and s.state in LIVE and _settle(s.run, s.status):
                 ended.append(s.run.id)
         except (RunError, OSError) as exc:

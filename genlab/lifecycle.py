@@ -136,7 +136,7 @@ def this_process() -> dict[str, int | None]:
 def process_alive(pid: int | None, start: int | None) -> bool:
     """Whether the process recorded as (pid, start) still runs: not gone, not a zombie,
     not a recycled pid. Without /proc (macOS), whether the pid exists."""
-    if not pid:
+    if not pid or pid >= 2**31:  # no pid, or not one this system can have
         return False
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)  # reap it if it is our own finished child

@@ -28,7 +28,7 @@ from genlab.config import ConfigError, RunConfig, validate
 from genlab.data import Dataset, DatasetError, DatasetUnavailable, load_dataset
 from genlab.device import describe, pick_device
 from genlab.faults import fault_point, trace
-from genlab.lifecycle import StateConflict, change, owning, take_over, this_process
+from genlab.lifecycle import StateConflict, holding, owning, take_over, this_process
 from genlab.metrics.report import evaluate_model, record_evaluation
 from genlab.models import GenerativeModel, build_model, check_fits_data
 from genlab.runs import Run, RunError, read_jsonl
@@ -212,9 +212,9 @@ class Trainer:
         resume asked for, if any; StateConflict when the run is not this process's to train."""
         if self.foreground:
             take_over(self.run)
-        new_lr = self.run.status().get("lr_on_resume")
-        change(self.run, "running", expect=("starting",), owner=(None, self.pid), started=time.time(),
-               error=None, lr_on_resume=None, **this_process())
+        with holding(self.run, ("starting",), (None, self.pid)) as held:
+            new_lr = held.status.get("lr_on_resume")
+            held.update("running", started=time.time(), error=None, lr_on_resume=None, **this_process())
         trace("train", self.run.id)
         fault_point("claimed")
         return new_lr
