@@ -5,13 +5,19 @@ import streamlit as st
 from genlab import jobs
 from genlab.config import ConfigError
 from genlab.models import curves_for
-from genlab.overview import progress
+from genlab.estimate import duration
+from genlab.overview import Progress, folder_note, progress
 from genlab.runs import RunError, list_runs, open_run
 from genlab.viz import curves_figure, kl_per_dim_figure
 from app_pages.components.metrics_view import show_evaluation
 from app_pages.components.shared import guard, runs_dir
 
 st.title("Runs")
+
+
+def time_left(state: str, p: Progress) -> str:
+    """'about 12 min' for a running run that has timed some steps, else '-'."""
+    return f"about {duration(p.left_s)}" if state == "running" and p.left_s is not None else "-"
 
 
 @st.fragment(run_every=2)
@@ -31,6 +37,7 @@ def table() -> None:
             "progress": p.fraction,
             "step": f"{p.step}/{p.total}" if not s.error else "-",
             "time": p.elapsed,
+            "left": time_left(s.state, p),
             "device": s.status.get("device") or "-",
             "problem": s.error or s.status.get("error") or "",
         })
@@ -82,11 +89,13 @@ def detail() -> None:
     status = run.status()
     state = status.get("state", "unknown")
     p = progress(status)
-    st.progress(p.fraction,
-                text=f"{state} · step {p.step}/{p.total} · {p.elapsed} · {status.get('device') or 'no device yet'}")
+    left = time_left(state, p)
+    st.progress(p.fraction, text=f"{state} · step {p.step}/{p.total} · {p.elapsed}"
+                + (f" · {left} left" if left != "-" else "") + f" · {status.get('device') or 'no device yet'}")
     if status.get("error"):
         st.error(status["error"])
     controls(state)
+    latest_samples()
 
     records = run.metrics()
     if not records:
@@ -103,6 +112,17 @@ def detail() -> None:
     kl_fig = kl_per_dim_figure(records)
     if kl_fig is not None:
         st.plotly_chart(kl_fig, key="kl-dims")
+
+
+def latest_samples() -> None:
+    """The newest snapshot's sample grid (it follows training), and what became of a
+    user's files."""
+    steps = run.snapshot_steps()
+    if config.data.name == "folder" and run.dataset_path.exists():
+        st.caption(folder_note(run.dataset_info()))
+    picture = run.snapshot_path(steps[-1], ".png") if steps else None
+    if picture is not None and picture.exists():
+        st.image(str(picture), caption=f"Samples at step {steps[-1]:,} (the latest snapshot)", width=360)
 
 
 def evaluation() -> None:

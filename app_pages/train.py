@@ -1,15 +1,29 @@
-"""Train: choose a model, a dataset (or upload a zip of images) and settings; launch."""
+"""Train: choose a model, a dataset (or upload a zip of images) and settings; launch.
+
+The fields have no bounds of their own: a value the browser refused would leave the
+previous one in place, and Launch would start a run the user did not ask for. Every value
+is checked by the config's own rules on every change instead; while one is wrong the page
+says which and why, with the real bounds, and Launch is disabled.
+"""
+
+import dataclasses
+import json
 
 import streamlit as st
 
 from genlab import jobs
-from genlab.config import GAN_LOSSES, LIKELIHOODS, ConfigError
+from genlab.config import GAN_LOSSES, LIKELIHOODS, ConfigError, RunConfig, ScheduleConfig
 from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
+from genlab.device import pick_device
+from genlab.estimate import duration, measure_step_rate
 from genlab.models import VARIANTS
-from genlab.presets import make_config
+from genlab.overview import folder_note
+from genlab.presets import fit_batch, make_config
 from genlab.train import check_config
 from genlab.uploads import UPLOAD_LIMIT_MB, store_upload
 from app_pages.components.shared import dataset, runs_dir
+
+LONG_RUN_S = 3600  # a run longer than this gets a warning before Launch
 
 st.title("Train a model")
 
@@ -23,11 +37,9 @@ names = list(DATASETS)
 status = {n: availability(n) for n in names}
 name = st.selectbox("Dataset", names, key="dataset",
                     format_func=lambda n: f"{n} — {DATASETS[n].description}"
-                    + ("" if status[n][0] else f" (not here: {status[n][1]})"))
-ok, why = status[name]
-st.caption(f"{name}: {why}")
+                    + ("" if status[n][0] or n == "folder" else f" (not here: {status[n][1]})"))
 
-data_path, image_size, color = None, 28, "grey"
+data_path, image_size, color, upload = None, 28, "grey", None
 if name == "folder":
     upload = st.file_uploader("A .zip of your images (subfolders become classes)", type=["zip"],
                               max_upload_size=UPLOAD_LIMIT_MB)
@@ -35,53 +47,94 @@ if name == "folder":
     image_size = c1.selectbox("Image size (px)", [28, 32, 64], key="image_size")
     color = c2.selectbox("Colour", ["grey", "rgb"], key="color")
     if upload is None:
-        ok, why = False, "upload a zip of images first"
-    else:
-        data_path = str(store_upload(upload.getvalue()))
-
-if not ok:
-    st.warning(f"This dataset cannot be used now: {why}.")
-    st.stop()
+        st.info("Upload a .zip of PNG, JPEG, BMP or WebP images to train on them.")
+        st.stop()
+    data_path = str(store_upload(upload.getvalue(), upload.name))
+else:
+    ok, why = status[name]
+    st.caption(f"{name}: {why}")
+    if not ok:
+        st.warning(f"This dataset cannot be used now: {why}.")
+        st.stop()
 
 try:
-    defaults = make_config(variant, name, path=data_path, image_size=image_size, color=color)
+    data = dataset(name, data_path, image_size, color)
+except (DatasetError, DatasetUnavailable) as exc:
+    st.error(f"{exc}.")
+    st.stop()
+if upload is not None:
+    st.caption(folder_note(data.info()))
+
+try:
+    preset = make_config(variant, name, path=data_path, image_size=image_size, color=color)
 except ConfigError as exc:
     st.error(str(exc))
     st.stop()
+defaults = fit_batch(preset, len(data.x_train))
+if defaults.optim.batch_size != preset.optim.batch_size:
+    st.caption(f"Batch size lowered from {preset.optim.batch_size} to {defaults.optim.batch_size} "
+               f"to fit the {len(data.x_train)} training images.")
 
-# Widget keys include the model and dataset, so defaults follow when either changes.
-k = f"{variant}-{name}"
+# Widget keys include the model and dataset (and the upload), so defaults follow when one changes.
+k = f"{variant}-{name}-{data_path}"
 st.subheader("Settings")
 c1, c2, c3, c4 = st.columns(4)
-steps = c1.number_input("Steps", 1, 1_000_000, defaults.schedule.steps, key=f"steps-{k}")
-batch = c2.number_input("Batch size", 1, 4096, defaults.optim.batch_size, key=f"batch-{k}")
-lr = c3.number_input("Learning rate", 1e-6, 1.0, defaults.optim.lr, format="%.5f", key=f"lr-{k}")
-latent = c4.number_input("Latent size", 1, 1024, defaults.model.latent_dim, key=f"latent-{k}")
+values = dict(
+    steps=c1.number_input("Steps", value=defaults.schedule.steps, step=100, key=f"steps-{k}"),
+    batch_size=c2.number_input("Batch size", value=defaults.optim.batch_size, key=f"batch-{k}"),
+    lr=c3.number_input("Learning rate", value=defaults.optim.lr, step=1e-4, format="%g", key=f"lr-{k}"),
+    latent_dim=c4.number_input("Latent size", value=defaults.model.latent_dim, key=f"latent-{k}"),
+)
 c1, c2, c3, c4 = st.columns(4)
-seed = c1.number_input("Seed", 0, 2**31 - 1, 0, key=f"seed-{k}")
-overrides = {}
+values["seed"] = c1.number_input("Seed", value=0, key=f"seed-{k}")
 if family == "gan":
-    overrides["loss"] = c2.selectbox("Objective", GAN_LOSSES, index=GAN_LOSSES.index(defaults.model.loss),
-                                     key=f"loss-{k}")
-    overrides["n_critic"] = c3.number_input("D steps per G step", 1, 20, defaults.model.n_critic,
-                                            key=f"ncritic-{k}")
+    values["loss"] = c2.selectbox("Objective", GAN_LOSSES, index=GAN_LOSSES.index(defaults.model.loss),
+                                  key=f"loss-{k}")
+    values["n_critic"] = c3.number_input("D steps per G step", value=defaults.model.n_critic, key=f"ncritic-{k}")
 else:
-    overrides["beta"] = c2.number_input("beta (KL weight)", 0.0, 100.0, defaults.model.beta, key=f"beta-{k}")
-    overrides["likelihood"] = c3.selectbox("Likelihood", LIKELIHOODS,
-                                           index=LIKELIHOODS.index(defaults.model.likelihood), key=f"lik-{k}")
+    values["beta"] = c2.number_input("beta (KL weight)", value=defaults.model.beta, format="%g", key=f"beta-{k}")
+    values["likelihood"] = c3.selectbox("Likelihood", LIKELIHOODS,
+                                        index=LIKELIHOODS.index(defaults.model.likelihood), key=f"lik-{k}")
 run_name = c4.text_input("Name (optional)", key=f"name-{k}", max_chars=40)
 evaluate = st.checkbox("Evaluate at every snapshot (slower; plots metrics against steps)", key="evaluate-at-snapshots")
 
-if st.button("Launch", type="primary", key="launch"):
+
+def checked_config() -> tuple[RunConfig | None, str | None]:
+    """The run the form describes, or the first reason it cannot be launched."""
     try:
-        config = make_config(variant, name, steps=int(steps), batch_size=int(batch), lr=float(lr),
-                             latent_dim=int(latent), seed=int(seed), path=data_path, image_size=image_size,
-                             color=color, name=run_name or None, evaluate=evaluate, **overrides)
-        with st.spinner("Checking the data…"):
-            data = dataset(name, data_path, image_size, color)
+        config = make_config(variant, name, path=data_path, image_size=image_size, color=color,
+                             name=run_name or None, evaluate=evaluate, **values)
         check_config(config, data)
-    except (ConfigError, DatasetError, DatasetUnavailable) as exc:
+        return config, None
+    except ConfigError as exc:
+        return None, str(exc)
+
+
+@st.cache_data(ttl=900, max_entries=32, show_spinner="Timing a few training steps on this machine…")
+def step_rate(timed: str) -> float:
+    """Steps per second of a config (as JSON, its schedule left at the defaults), measured here."""
+    config = RunConfig.from_dict(json.loads(timed))
+    return measure_step_rate(config, data, pick_device(config.schedule.device))
+
+
+def show_estimate(config: RunConfig) -> None:
+    timed = dataclasses.replace(config, schedule=ScheduleConfig(device=config.schedule.device), name="")
+    rate = step_rate(json.dumps(timed.to_dict(), sort_keys=True))
+    seconds = config.schedule.steps / rate
+    line = (f"Estimated training time: about {duration(seconds)} ({config.schedule.steps:,} steps at "
+            f"{rate:,.1f} steps/s, timed on this machine just now; snapshots and evaluation add to it).")
+    (st.warning if seconds > LONG_RUN_S else st.caption)(line)
+
+
+config, problem = checked_config()
+if problem:
+    st.error(f"Cannot launch yet: {problem}.")
+else:
+    show_estimate(config)
+if st.button("Launch", type="primary", key="launch", disabled=config is None):
+    try:
+        run = jobs.launch(config, runs_dir())
+    except ConfigError as exc:
         st.error(str(exc))
         st.stop()
-    run = jobs.launch(config, runs_dir())
     st.switch_page("app_pages/runs.py", query_params={"run": run.id})

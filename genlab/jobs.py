@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from genlab.atomic import remove_stale_temps, write_json_atomic
-from genlab.config import ConfigError, RunConfig, check_positive_lr
+from genlab.config import ConfigError, RunConfig, check_positive_lr, validate
 from genlab.lifecycle import (ACTIVE, LIVE, RESUMABLE, StateConflict, change, holding, process_alive,
                               process_start)
 from genlab.runs import Run, RunError, create_run, list_runs, open_run, read_json
@@ -115,7 +115,9 @@ def schedule(runs_dir: Path) -> list[str]:
 
 
 def launch(config: RunConfig, runs_dir: Path) -> Run:
-    """Queue a new run and start it if a slot is free."""
+    """Queue a new run and start it if a slot is free. A config that breaks a rule (a
+    learning rate <= 0, say) is refused with ConfigError, whatever sent it."""
+    validate(config)
     run = create_run(runs_dir, config, state="queued")
     schedule(runs_dir)
     return run

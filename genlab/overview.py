@@ -22,6 +22,13 @@ class Progress:
         return min(1.0, self.step / self.total)
 
     @property
+    def left_s(self) -> float | None:
+        """Training time left at the rate so far; None before a step has been timed."""
+        if self.step <= 0 or self.elapsed_s <= 0:
+            return None
+        return self.elapsed_s * max(0, self.total - self.step) / self.step
+
+    @property
     def elapsed(self) -> str:
         """Training time as H:MM:SS."""
         return time.strftime("%H:%M:%S", time.gmtime(self.elapsed_s))
@@ -47,3 +54,19 @@ def comparison_pair(summaries: list[RunSummary]) -> tuple[RunSummary, RunSummary
     pairs = [(g, v) for g in gans for v in vaes if g.config.data.name == v.config.data.name]
     same_z = [(g, v) for g, v in pairs if g.config.model.latent_dim == v.config.model.latent_dim]
     return (same_z or pairs or [None])[0]
+
+
+def folder_note(info: dict[str, Any]) -> str:
+    """What became of the files of a user's folder or zip (a dataset.json's fields): images
+    used and held out, classes, and files skipped with the reason."""
+    notes = info.get("notes") or {}
+    classes = info.get("classes")
+    used = (f"{Path(info['source']).name}: {info['n_train'] + info['n_test']:,} images "
+            f"({info['n_train']:,} to train on, {info['n_test']:,} held out for the metrics)"
+            + (f" in {len(classes)} classes ({', '.join(classes)})" if classes else ", no classes"))
+    skipped, too_large = notes.get("skipped", 0), notes.get("too_large", 0)
+    if not skipped:
+        return used + "; no file skipped."
+    parts = [f"{skipped - too_large} not a readable image"] if skipped > too_large else []
+    parts += [f"{too_large} too large"] if too_large else []
+    return used + f"; {skipped} file(s) skipped: " + ", ".join(parts) + "."

@@ -23,12 +23,14 @@ _DEFAULTS: dict[tuple[str, str, str], dict[str, Any]] = {
     ("gan", "small", "mlp"): dict(latent_dim=16, hidden=256, depth=2, batch_size=64, lr=2e-4, steps=3000),
     ("vae", "small", "mlp"): dict(latent_dim=8, hidden=256, depth=2, batch_size=64, lr=1e-3,
                                   beta1=0.9, steps=3000),
-    ("gan", "images", "mlp"): dict(latent_dim=64, hidden=512, depth=2, batch_size=128, lr=2e-4, steps=3000),
-    ("gan", "images", "conv"): dict(latent_dim=64, hidden=32, batch_size=128, lr=2e-4, steps=3000),
-    # The classic 784-400-20 VAE of pytorch/examples.
-    ("vae", "images", "mlp"): dict(latent_dim=20, hidden=400, depth=1, batch_size=128, lr=1e-3,
+    # Images: one latent size (32) for every GAN and VAE, so Compare decodes the same z and
+    # the Train page's defaults are the demo runs' settings (the README's figures).
+    ("gan", "images", "mlp"): dict(latent_dim=32, hidden=512, depth=2, batch_size=128, lr=2e-4, steps=3000),
+    ("gan", "images", "conv"): dict(latent_dim=32, hidden=32, batch_size=128, lr=2e-4, steps=3000),
+    # The 784-400-z VAE of pytorch/examples (there z = 20).
+    ("vae", "images", "mlp"): dict(latent_dim=32, hidden=400, depth=1, batch_size=128, lr=1e-3,
                                    beta1=0.9, steps=3000),
-    ("vae", "images", "conv"): dict(latent_dim=20, hidden=32, batch_size=128, lr=1e-3, beta1=0.9, steps=3000),
+    ("vae", "images", "conv"): dict(latent_dim=32, hidden=32, batch_size=128, lr=1e-3, beta1=0.9, steps=3000),
 }
 
 # WGAN-GP's own optimiser settings (Gulrajani et al. 2017).
@@ -94,3 +96,13 @@ def make_config(variant: str, dataset: str, **overrides: Any) -> RunConfig:
         schedule=replace(ScheduleConfig(), **_split(values, ScheduleConfig)),
         name=run_name,
     )
+
+
+def fit_batch(config: RunConfig, n_train: int) -> RunConfig:
+    """`config` with its batch lowered to the number of training samples when there are fewer
+    (a small upload), kept a multiple of a PacGAN's pack; unchanged otherwise."""
+    if config.optim.batch_size <= n_train:
+        return config
+    pack = config.model.pack if config.model.family == "gan" else 1
+    batch = max(pack, n_train - n_train % pack)
+    return replace(config, optim=replace(config.optim, batch_size=batch))

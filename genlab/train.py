@@ -354,11 +354,7 @@ class Trainer:
         return state
 
     def _write_dataset_info(self) -> None:
-        data = self._data
-        write_json_atomic(self.run.dataset_path, {
-            "name": data.name, "kind": data.kind, "shape": list(data.shape),
-            "classes": data.classes, "source": data.source, "n_train": len(data.x_train),
-            "n_test": len(data.x_test), "notes": data.notes})
+        write_json_atomic(self.run.dataset_path, self._data.info())
 
     def _truncate_metrics(self, step: int) -> None:
         """Keep only the lines logged up to `step` (the checkpoint), for an exact resume."""

@@ -83,21 +83,19 @@ def test_upload_a_zip_of_images_and_train_on_it(server, tmp_path):
         page.get_by_label("Dataset").click()
         page.get_by_role("option", name=re.compile("^folder")).click()
         page.locator("input[type=file]").set_input_files(str(tmp_path / "shapes.zip"))
-        launch = page.get_by_role("button", name="Launch")
-        expect(launch).to_be_visible()
+        # The page names the user's file, says what it found, and fits the batch to it:
+        # 36 training images (10% are held out) cannot fill the default batch of 128.
+        expect(page.get_by_text(re.compile(r"^shapes.zip: 40 images \(36 to train on"))).to_be_visible()
+        expect(page.get_by_text("Batch size lowered from 128 to 36")).to_be_visible()
         steps = page.get_by_label("Steps", exact=True)
         steps.fill("30")
         steps.press("Enter")
-        launch.click()
-        # 36 training images (10% are held out) cannot fill the default batch of 128.
-        expect(page.get_by_text("larger than the 36 training samples")).to_be_visible()
-        batch = page.get_by_label("Batch size", exact=True)
-        batch.fill("8")
-        batch.press("Enter")
+        expect(page.get_by_text(re.compile("Estimated training time"))).to_be_visible()
         page.get_by_role("button", name="Launch").click()
         page.wait_for_url(re.compile(r".*/runs\?run="))
         run_id = re.search(r"run=([^&]+)", page.url).group(1)
         expect(page.get_by_text(re.compile(r"completed · step 30/30"))).to_be_visible(timeout=120_000)
+        expect(page.get_by_text(re.compile(r"^shapes.zip: 40 images"))).to_be_visible()  # on the Runs page too
     info = (runs / run_id / "dataset.json").read_text()
     assert '"circles"' in info and '"squares"' in info
 

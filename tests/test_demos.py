@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from genlab.presets import make_config
 from genlab.runs import list_runs
 from genlab.snapshots import load_model
 from genlab.teaching.demos import DEMOS, MAX_TOTAL_BYTES, demo_runs, total_bytes
@@ -21,6 +22,18 @@ def test_every_demo_ships_within_the_size_budget():
         files = {p.suffix for p in run.path.rglob("*") if p.is_file()}
         assert files <= {".json", ".jsonl", ".safetensors", ".png"}, files  # nothing to unpickle
         assert not run.checkpoint_path.exists()
+
+
+def test_the_train_defaults_are_the_image_demos_settings():
+    """A user who launches DCGAN or the conv VAE on Fashion-MNIST with the Train page's
+    defaults trains what the demos (and the README's figures) trained (#12)."""
+    for demo in DEMOS:
+        if demo.dataset != "fashion-mnist" or set(demo.overrides) - {"latent_dim", "steps", "n_snapshots", "beta"}:
+            continue
+        shipped = demo_runs(SHIPPED)[demo.run_id].config()
+        default = make_config(demo.variant, demo.dataset, beta=demo.overrides.get("beta"))
+        assert default.model == shipped.model, demo.run_id
+        assert default.optim == shipped.optim and default.schedule.steps == shipped.schedule.steps
 
 
 def test_demos_load_sample_and_are_evaluated():

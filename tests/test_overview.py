@@ -1,10 +1,15 @@
 """What the pages show, computed in genlab: progress, the runs to look at, the fair GAN/VAE
 pair, latent dimensions by KL, an evaluation's rows, and where an upload is kept."""
 
+import pytest
+
+from genlab.data import DatasetError
+from genlab.data.folder import load_folder
 from genlab.latent import dims_by_kl
 from genlab.metrics.report import fid_line, metric_rows, record_evaluation
 from genlab.models import build_model
-from genlab.overview import comparison_pair, progress, viewable_runs
+from genlab.overview import comparison_pair, folder_note, progress, viewable_runs
+from genlab.presets import fit_batch, make_config
 from genlab.runs import create_run, list_runs
 from genlab.snapshots import save_snapshot
 from genlab.uploads import store_upload
@@ -65,10 +70,47 @@ def test_evaluation_rows_carry_values_and_meanings(runs_dir):
     assert fid_line(run) == f"{run.id}: FID 40.0 (real-vs-real floor 1.3)"
 
 
-def test_an_upload_is_kept_once_by_its_content(isolated_dirs):
-    first = store_upload(b"PK fake zip")
-    assert first.read_bytes() == b"PK fake zip" and first.suffix == ".zip"
-    assert store_upload(b"PK fake zip") == first
-    assert store_upload(b"another") != first
-    assert sorted(p.name for p in first.parent.iterdir()) == sorted([first.name, store_upload(b"another").name])
+def test_an_upload_is_kept_once_by_its_content_under_the_users_name(isolated_dirs):
+    first = store_upload(b"PK fake zip", "My shapes.zip")
+    assert first.read_bytes() == b"PK fake zip" and first.name == "My_shapes.zip"
+    assert store_upload(b"PK fake zip", "My shapes.zip") == first
+    other = store_upload(b"another", "My shapes.zip")
+    assert other != first and other.name == first.name
+    assert len(list(first.parent.parent.iterdir())) == 2
 
+
+@pytest.mark.parametrize("sent", ["../../etc/passwd", ".hidden.zip", "a/b\\c.zip", "", "x" * 300 + ".zip"])
+def test_an_upload_name_from_the_browser_cannot_leave_its_folder(isolated_dirs, sent):
+    path = store_upload(b"PK", sent)
+    assert path.parent.parent.name == "uploads" and path.suffix == ".zip"
+    assert not path.name.startswith(".") and len(path.name) <= 60
+
+
+def test_a_broken_upload_is_named_as_the_user_named_it(isolated_dirs):
+    path = store_upload(b"not a zip at all", "holiday photos.zip")
+    with pytest.raises(DatasetError, match="holiday_photos.zip is not a readable zip archive"):
+        load_folder(path)
+
+def test_what_became_of_a_users_files_is_said_in_one_line(isolated_dirs):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w") as zf:
+        for i in range(12):
+            png = io.BytesIO()
+            Image.new("L", (8, 8), 20 * i).save(png, format="PNG")
+            zf.writestr(f"{'dark' if i < 6 else 'light'}/{i}.png", png.getvalue())
+        zf.writestr("dark/notes.txt", "not an image")
+    data = load_folder(store_upload(raw.getvalue(), "my shapes.zip"))
+    assert folder_note(data.info()) == ("my_shapes.zip: 12 images (11 to train on, 1 held out for the metrics) "
+                                        "in 2 classes (dark, light); 1 file(s) skipped: 1 not a readable image.")
+
+
+def test_a_small_upload_gets_a_batch_that_fits():
+    config = make_config("dcgan", "folder", path="x.zip")
+    assert fit_batch(config, 108).optim.batch_size == 108
+    assert fit_batch(config, 5000) is config
+    assert fit_batch(make_config("pacgan2", "ring"), 101).optim.batch_size == 100  # a multiple of pack 2

@@ -2,7 +2,14 @@
 
 import pytest
 
+from genlab import jobs
+from genlab.config import ConfigError
 from genlab.models import noise
+from genlab.presets import make_config
+from genlab.lifecycle import this_process
+from genlab.runs import list_runs
+from genlab.train import Trainer
+from tests.conftest import force_status, tiny_run
 from tests.pages import open_page
 
 
@@ -38,3 +45,53 @@ def test_the_z_sliders_follow_endpoint_a(demo_app):
     assert z_sliders(at) == pytest.approx(code(5), abs=1e-5)
     at.radio(key="src_a").set_value("real image").run()  # a real image's code, from the encoder
     assert not at.exception and z_sliders(at) != pytest.approx(code(5), abs=1e-5)
+
+
+def field(at, label: str):
+    return next(n for n in at.number_input if n.label == label)
+
+
+def error_text(at) -> str:
+    return " ".join(e.value for e in at.error)
+
+
+@pytest.mark.parametrize("label, bad, says", [
+    ("Learning rate", 0.0, "learning rate must be a finite number > 0, not 0.0"),
+    ("Steps", 0, "steps must be between 1 and 10,000,000"),
+    ("Latent size", 2000, "latent size must be between 1 and 1024"),
+    ("Batch size", 0, "batch size must be between 1 and 65536"),
+])
+def test_launch_is_blocked_while_a_field_is_invalid_and_says_the_real_bounds(label, bad, says):
+    at = open_page("train")
+    assert not at.button(key="launch").disabled and not at.error
+    good = field(at, label).value
+    field(at, label).set_value(bad).run()
+    assert says in error_text(at) and at.button(key="launch").disabled
+    field(at, label).set_value(good).run()
+    assert not at.error and not at.button(key="launch").disabled
+
+
+def test_the_server_refuses_a_learning_rate_of_zero_whatever_the_form_sends(runs_dir):
+    with pytest.raises(ConfigError, match="learning rate"):
+        jobs.launch(make_config("gan", "ring", lr=0.0), runs_dir)
+    assert not list_runs(runs_dir)
+
+
+def test_a_long_run_is_estimated_and_warned_about_before_launch():
+    at = open_page("train")
+    assert "Estimated training time: about" in at.caption[1].value and not at.warning
+    field(at, "Steps").set_value(10_000_000).run()
+    [warning] = [w.value for w in at.warning]
+    assert "10,000,000 steps at" in warning and ("h " in warning or "days" in warning)
+
+
+def test_the_runs_page_shows_time_left_and_the_latest_sample_grid(runs_dir):
+    run = tiny_run(runs_dir)
+    assert Trainer(run).train() == "completed"
+    # Half way, 30 s in, by a live process (this one): 30 s left at the rate so far.
+    force_status(run, state="running", step=4, total_steps=8, elapsed_s=30.0, **this_process())
+    at = open_page("runs", run=run.id)
+    row = at.dataframe[0].value.iloc[0]
+    assert row["left"] == "about 30 s"
+    assert "30 s left" in at.get("progress")[0].proto.text
+    assert [c for image in at.get("image") for c in image.captions] == ["Samples at step 8 (the latest snapshot)"]

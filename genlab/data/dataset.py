@@ -44,3 +44,9 @@ class Dataset:
     @property
     def n_classes(self) -> int:
         return len(self.classes) if self.classes else 0
+
+    def info(self) -> dict:
+        """What a run records of its data (dataset.json): no tensors, only their description."""
+        return {"name": self.name, "kind": self.kind, "shape": list(self.shape), "classes": self.classes,
+                "source": self.source, "n_train": len(self.x_train), "n_test": len(self.x_test),
+                "notes": self.notes}
