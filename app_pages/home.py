@@ -46,9 +46,13 @@ else:
         c = st.columns([3, 1, 1, 1])
         demo = " · demo" if s.run.is_demo else ""
         c[0].markdown(f"**{s.run.id}** — {s.config.model.variant} on {s.config.data.name} ({s.state}{demo})")
-        c[1].page_link("app_pages/samples.py", label="Samples", query_params={"runs": s.run.id})
-        c[2].page_link("app_pages/latent.py", label="Latent", query_params={"run": s.run.id})
-        c[3].page_link("app_pages/runs.py", label="Curves", query_params={"run": s.run.id})
+        # Icons mark them as links (a bare label reads as plain text).
+        c[1].page_link("app_pages/samples.py", label="Samples", icon=":material/grid_view:",
+                       query_params={"runs": s.run.id})
+        c[2].page_link("app_pages/latent.py", label="Latent", icon=":material/linear_scale:",
+                       query_params={"run": s.run.id})
+        c[3].page_link("app_pages/runs.py", label="Curves", icon=":material/monitoring:",
+                       query_params={"run": s.run.id})
     pair = comparison_pair(ready)
     if pair:
         gan, vae = (s.run.id for s in pair)

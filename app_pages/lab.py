@@ -12,7 +12,7 @@ from genlab.config import ConfigError
 from genlab.models import curves_for
 from genlab.presets import make_config
 from genlab.teaching.figures import lab_figure
-from genlab.teaching.lab import LAB_VARIANTS, TOYS, LabSettings, ToyLab, default_steps_per_update
+from genlab.teaching.lab import LAB_VARIANTS, TOYS, LabSettings, ToyLab, default_steps_per_update, mode_reading
 from genlab.viz import curves_figure
 from app_pages.components.shared import presenting
 
@@ -21,7 +21,7 @@ MIN_UPDATE_S = 0.1
 
 st.title("2-D lab")
 st.caption("A small model learns a toy distribution while you watch: blue points are real, red ones "
-           "generated; grey lines are the image of a square grid of latent codes.")
+           "generated (as on every page); grey lines are the image of a square grid of latent codes.")
 
 c = st.columns(4)
 dataset = c[0].selectbox("Toy", TOYS, key="toy", bind="query-params")
@@ -59,7 +59,7 @@ playing = c[0].toggle("Play", key="lab-play")
 step_once = c[1].button("Step", disabled=playing, help="One training step")
 reset = c[2].button("Reset", help="Start again from a fresh model")
 play_until = int(c[3].number_input("Play up to step", 1, 100_000, 5000, step=1000, key="until",
-                                   help="Playing stops here; raise it to go on."))
+                                   bind="query-params", help="Playing stops here; raise it to go on."))
 
 lab: ToyLab | None = st.session_state.get("lab")
 if reset or lab is None or lab.settings != settings:
@@ -96,8 +96,12 @@ def draw(view) -> None:
         modes = lab.modes()
         if modes:
             cols[1].metric("Modes captured", f"{modes['modes_captured']} of {modes['modes_total']}")
-            cols[2].metric("High quality", f"{100 * modes['high_quality']:.0f}%",
-                           help="Share of 2,500 samples within 3σ of their nearest mode (PacGAN protocol)")
+            cols[2].metric("Samples on a mode", f"{100 * modes['high_quality']:.0f}%",
+                           help="Share of 2,500 samples within 3σ of their nearest mode (PacGAN's "
+                                "'high quality'). Read it with Modes captured: a generator that has not "
+                                "learned yet, or has collapsed, can put most samples on one mode.")
+            if reading := mode_reading(modes):
+                st.caption(reading)
         main = curves_for(lab.config.model)[0].keys
         if main[0] in last:
             cols[3].metric(main[0], f"{last[main[0]]:.3f}")

@@ -19,6 +19,65 @@ def inverted(run_path: str, step: int, index: int, _model, _image: torch.Tensor)
     return invert(_model, _image)
 
 
+def class0(model, n: int) -> torch.Tensor | None:
+    """Labels for n codes: a conditional model is shown class 0 throughout (given no labels
+    it would cycle through the classes, which muddles a walk)."""
+    return torch.zeros(n, dtype=torch.long) if model.n_classes else None
+
+
+@st.fragment
+def walk(model, z_a, z_b, img_a, img_b, real_preview) -> None:
+    """The position slider and what it decodes; a move reruns only this part of the page."""
+    c1, c2 = st.columns([1, 3])
+    spherical = c1.toggle("Spherical (slerp)", key="slerp", bind="query-params",
+                          help="slerp keeps intermediate codes at a typical distance from the origin")
+    t = c2.slider("Position between A and B", 0.0, 1.0, 0.5, 0.05, key="t", bind="query-params")
+    weight = torch.tensor([[t]], device=model.device)
+    z_t = (slerp if spherical else lerp)(z_a, z_b, weight)
+    with torch.no_grad():
+        cols = st.columns([1, 1, 1, 3])
+        if img_a is not None:
+            with cols[0]:
+                show(img_a, caption="real A")
+        with cols[1]:
+            show(model.generate(z_t, class0(model, 1)), caption=f"t = {t:.2f}", real=real_preview)
+        if img_b is not None:
+            with cols[2]:
+                show(img_b, caption="real B")
+        strip = interpolate(z_a, z_b, STRIP, spherical)
+        show(model.generate(strip, class0(model, STRIP)), caption="A → B in 10 steps", nrow=STRIP,
+             real=real_preview, width=900)
+
+
+def start_sliders_at(context: str, starts: dict[str, float]) -> None:
+    """Set the z sliders to `starts` (their keys and values) when endpoint A, the run or its
+    snapshot is not the one they were last set for; a slider not yet drawn starts there too.
+    A link opened afresh keeps the values it carries."""
+    changed = st.session_state.get("z-for") not in (None, context)
+    for key, value in starts.items():
+        if changed or key not in st.session_state:
+            st.session_state[key] = value
+    st.session_state["z-for"] = context
+
+
+@st.fragment
+def dimensions(model, z_a, order: list[int], context: str, real_preview) -> None:
+    """A slider per latent dimension (the first of `order`), starting at endpoint A's code and
+    kept in the URL (?z3=0.7); the decoded code and a sweep of the first dimension."""
+    shown = order[:N_SLIDERS]
+    start_sliders_at(context, {f"z{d}": min(3.0, max(-3.0, round(float(z_a[0, d]), 2))) for d in shown})
+    z = z_a.clone()
+    cols = st.columns(2)
+    for i, dim in enumerate(shown):
+        z[0, dim] = cols[i % 2].slider(f"z[{dim}]", -3.0, 3.0, step=0.01, key=f"z{dim}", bind="query-params")
+    with torch.no_grad():
+        show(model.generate(z, class0(model, 1)), caption="decoded z", real=real_preview)
+        values = torch.linspace(-3, 3, STRIP, device=model.device)
+        first = order[0]
+        show(model.generate(traverse(z, first, values), class0(model, STRIP)),
+             caption=f"z[{first}] from -3 to 3", nrow=STRIP, real=real_preview, width=900)
+
+
 def page() -> None:
     st.title("Latent space")
     run = pick_run("Run", key="run")
@@ -33,11 +92,6 @@ def page() -> None:
         data = None
         st.warning(f"The run's dataset is not available here ({exc}); only seeds can be endpoints.")
     real_preview = data.x_test[:2000] if data is not None and data.kind == "points" else None
-
-    def class0(n: int) -> torch.Tensor | None:
-        """Labels for n codes: a conditional model is shown class 0 throughout (given no
-        labels it would cycle through the classes, which muddles a walk)."""
-        return torch.zeros(n, dtype=torch.long) if model.n_classes else None
 
     st.subheader("Walk between two points")
     kinds = ["seed"] + (["real image"] if data is not None and model.is_image else [])
@@ -54,7 +108,7 @@ def page() -> None:
                                      key=f"img_{name.lower()}", bind="query-params"))
         image = data.x_test[index:index + 1].to(model.device)
         if is_vae:
-            mu, _ = model.encode(image, class0(1))
+            mu, _ = model.encode(image, class0(model, 1))
             return mu.detach(), image, f"image {index}"
         z, err = inverted(str(run.path), step, index, model, image)
         col.caption(f"Inverted by optimising z: mean squared error {err:.4f}")
@@ -63,50 +117,20 @@ def page() -> None:
     ca, cb = st.columns(2)
     z_a, img_a, name_a = endpoint(ca, "A", 0)
     z_b, img_b, _ = endpoint(cb, "B", 1)
-    c1, c2 = st.columns([1, 3])
-    spherical = c1.toggle("Spherical (slerp)", key="slerp", bind="query-params",
-                          help="slerp keeps intermediate codes at a typical distance from the origin")
-    t = c2.slider("Position between A and B", 0.0, 1.0, 0.5, 0.05, key="t", bind="query-params")
-    weight = torch.tensor([[t]], device=model.device)
-    z_t = (slerp if spherical else lerp)(z_a, z_b, weight)
-    with torch.no_grad():
-        cols = st.columns([1, 1, 1, 3])
-        if img_a is not None:
-            with cols[0]:
-                show(img_a, caption="real A")
-        with cols[1]:
-            show(model.generate(z_t, class0(1)), caption=f"t = {t:.2f}", real=real_preview)
-        if img_b is not None:
-            with cols[2]:
-                show(img_b, caption="real B")
-        strip = interpolate(z_a, z_b, STRIP, spherical)
-        show(model.generate(strip, class0(STRIP)), caption="A → B in 10 steps", nrow=STRIP,
-             real=real_preview, width=900)
+    walk(model, z_a, z_b, img_a, img_b, real_preview)
 
     st.subheader("Move one dimension at a time")
     by_kl = dims_by_kl(run.metrics(), model.latent_dim) if is_vae else None
-    order = by_kl or list(range(model.latent_dim))
     if by_kl:
         st.caption("Dimensions in order of their KL: the most used first. Dimensions with KL near 0 "
-                       "are ignored by the decoder (posterior collapse) and barely change the image.")
-    z = z_a.clone()
-    cols = st.columns(2)
-    for i, dim in enumerate(order[:N_SLIDERS]):
-        # Keyed by run, snapshot and endpoint A: a new A (or run) starts the sliders at its code.
-        z[0, dim] = cols[i % 2].slider(f"z[{dim}]", -3.0, 3.0, float(z_a[0, dim]), 0.1,
-                                       key=f"z{dim}-{run.id}-{step}-{name_a}")
-    with torch.no_grad():
-        show(model.generate(z, class0(1)), caption="decoded z", real=real_preview)
-        values = torch.linspace(-3, 3, STRIP, device=model.device)
-        first = order[0]
-        show(model.generate(traverse(z, first, values), class0(STRIP)),
-             caption=f"z[{first}] from -3 to 3", nrow=STRIP, real=real_preview, width=900)
+                   "are ignored by the decoder (posterior collapse) and barely change the image.")
+    dimensions(model, z_a, by_kl or list(range(model.latent_dim)), f"{run.id}@{step}:{name_a}", real_preview)
 
     if is_vae and model.latent_dim == 2 and model.is_image:
         st.subheader("The decoded manifold")
         with torch.no_grad():
             codes = manifold_codes(15).to(model.device)
-            show(model.generate(codes, class0(len(codes))), caption="decoder over z in [-3, 3]^2", nrow=15)
+            show(model.generate(codes, class0(model, len(codes))), caption="decoder over z in [-3, 3]^2", nrow=15)
 
     if is_vae and data is not None:
         st.subheader("Where real data lands")

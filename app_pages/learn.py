@@ -79,9 +79,13 @@ def evidence_section() -> None:
     with c2:
         evidence.class_histogram(vae, "learn-hist-vae")
 
-    st.markdown("**The latent space.** A straight walk between the codes of two seeds:")
-    evidence.strip(gan, seed, seed + 1)
-    evidence.strip(vae, seed, seed + 1)
+    end = evidence.walk_end(vae, seed)
+    st.markdown(f"**The latent space.** A straight walk between the same two codes in each model: seed "
+                f"{seed} and seed {end}, of the next 32 seeds the one the VAE decodes most differently. "
+                "The VAE's images blend gradually; the GAN's may jump, or pass through images that "
+                "are neither.")
+    evidence.strip(gan, seed, end)
+    evidence.strip(vae, seed, end)
     st.page_link("app_pages/latent.py", label="Where the test images land in a VAE's 2-D latent space",
                  icon=":material/linear_scale:", query_params={"run": "demo-vae-2d-fashion"})
 
@@ -97,31 +101,46 @@ st.markdown(
     "fits it well. A GAN's non-saturating generator, against an optimal discriminator, follows "
     "the gradient of KL(q‖p) − 2 JS(q‖p) (Arjovsky & Bottou 2017): it is mode seeking like the "
     "reverse KL — sharp samples, dropped modes.")
-c = st.columns(3)
-separation = c[0].slider("Distance between the modes", 0.0, 8.0, 4.0, 0.5, key="kl-sep", bind="query-params")
-width = c[1].slider("Width of each mode (σ)", 0.2, 2.0, 0.5, 0.1, key="kl-std", bind="query-params")
-weight = c[2].slider("Weight of the left mode", 0.1, 0.9, 0.5, 0.05, key="kl-w", bind="query-params",
-                     disabled=presenting())
-p = Mixture.symmetric(separation, width, weight)
-forward, reverse = fit_forward(p), fit_reverse(p)
-st.plotly_chart(kl_fits_figure(p, forward, reverse), key="kl-fits")
-st.caption(f"Forward fit: N({forward.mean:.2f}, {forward.std:.2f}²), the mean and variance of p. "
-           f"Reverse fit: N({reverse.mean:.2f}, {reverse.std:.2f}²), found by L-BFGS from a start on each mode.")
 
-st.markdown("**KL between two Gaussians**, closed form against numerical integration:")
-c = st.columns(4)
-mu_p = c[0].slider("mean of p", -3.0, 3.0, 0.0, 0.1, key="kl-mp")
-sd_p = c[1].slider("σ of p", 0.2, 3.0, 1.0, 0.1, key="kl-sp")
-mu_q = c[2].slider("mean of q", -3.0, 3.0, 1.0, 0.1, key="kl-mq")
-sd_q = c[3].slider("σ of q", 0.2, 3.0, 1.5, 0.1, key="kl-sq")
-gp, gq = Gaussian(mu_p, sd_p), Gaussian(mu_q, sd_q)
-lo, hi = plot_range(gp, gq, width=12)
-c1, c2 = st.columns([2, 1])
-c1.plotly_chart(gaussians_figure(gp, gq), key="kl-gauss")
-with c2:
-    st.latex(r"\mathrm{KL}(p\|q) = \log\frac{\sigma_q}{\sigma_p} + "
-             r"\frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2} - \frac12")
-    st.metric("KL(p‖q), closed form", f"{gaussian_kl(gp, gq):.4f}")
-    st.metric("KL(p‖q), numerical", f"{kl_numeric(gp, gq, lo, hi):.4f}")
-    st.metric("KL(q‖p), closed form", f"{gaussian_kl(gq, gp):.4f}",
-              help="Not the same: KL is not symmetric.")
+
+@st.fragment
+def kl_directions() -> None:
+    """The two fits of one Gaussian to a two-mode p; a slider move reruns only this part."""
+    c = st.columns(3)
+    separation = c[0].slider("Distance between the modes", 0.0, 8.0, 4.0, 0.5, key="kl-sep",
+                             bind="query-params")
+    width = c[1].slider("Width of each mode (σ)", 0.2, 2.0, 0.5, 0.1, key="kl-std", bind="query-params")
+    weight = c[2].slider("Weight of the left mode", 0.1, 0.9, 0.5, 0.05, key="kl-w", bind="query-params",
+                         disabled=presenting())
+    p = Mixture.symmetric(separation, width, weight)
+    forward, reverse = fit_forward(p), fit_reverse(p)
+    st.plotly_chart(kl_fits_figure(p, forward, reverse), key="kl-fits")
+    st.caption(f"Forward fit: N({forward.mean:.2f}, {forward.std:.2f}²), the mean and variance of p. "
+               f"Reverse fit: N({reverse.mean:.2f}, {reverse.std:.2f}²), found by L-BFGS from a start on "
+               "each mode.")
+
+
+@st.fragment
+def two_gaussians() -> None:
+    """KL between two Gaussians, closed form against numerical integration."""
+    st.markdown("**KL between two Gaussians**, closed form against numerical integration:")
+    c = st.columns(4)
+    mu_p = c[0].slider("mean of p", -3.0, 3.0, 0.0, 0.1, key="kl-mp", bind="query-params")
+    sd_p = c[1].slider("σ of p", 0.2, 3.0, 1.0, 0.1, key="kl-sp", bind="query-params")
+    mu_q = c[2].slider("mean of q", -3.0, 3.0, 1.0, 0.1, key="kl-mq", bind="query-params")
+    sd_q = c[3].slider("σ of q", 0.2, 3.0, 1.5, 0.1, key="kl-sq", bind="query-params")
+    gp, gq = Gaussian(mu_p, sd_p), Gaussian(mu_q, sd_q)
+    lo, hi = plot_range(gp, gq, width=12)
+    c1, c2 = st.columns([2, 1])
+    c1.plotly_chart(gaussians_figure(gp, gq), key="kl-gauss")
+    with c2:
+        st.latex(r"\mathrm{KL}(p\|q) = \log\frac{\sigma_q}{\sigma_p} + "
+                 r"\frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2} - \frac12")
+        st.metric("KL(p‖q), closed form", f"{gaussian_kl(gp, gq):.4f}")
+        st.metric("KL(p‖q), numerical", f"{kl_numeric(gp, gq, lo, hi):.4f}")
+        st.metric("KL(q‖p), closed form", f"{gaussian_kl(gq, gp):.4f}",
+                  help="Not the same: KL is not symmetric.")
+
+
+kl_directions()
+two_gaussians()

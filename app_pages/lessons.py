@@ -1,10 +1,12 @@
 """Lessons: one click sets up a comparison from the demo runs and tells its story.
 
-The lesson is in the URL (?lesson=mode-collapse), so a link on a slide opens it."""
+The lesson is in the URL (?lesson=mode-collapse): a link on a slide opens it, and the
+buttons that move between lessons set it, so a reload or a shared link opens the lesson shown."""
 
 import streamlit as st
 
 from genlab import jobs
+from genlab.metrics.report import latest_evaluation
 from genlab.runs import Run, RunError, open_run
 from genlab.teaching.lessons import LESSONS, Lesson
 from genlab.viz import kl_per_dim_figure
@@ -56,13 +58,14 @@ def side_by_side(lesson: Lesson, runs: dict[str, Run]) -> None:
     """Each run in a column, from the same seed: samples, a walk, the lesson's numbers; for
     VAEs also reconstructions and the KL per latent dimension."""
     seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
+    end = evidence.walk_end(next(iter(runs.values())), seed)
     for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
         with col:
             st.markdown(f"#### {role}")
             if lesson.vae_views:
                 evidence.reconstructions(run)
             evidence.samples(run, seed)
-            evidence.strip(run, seed, seed + 1)
+            evidence.strip(run, seed, end)
             figure = kl_per_dim_figure(run.metrics()) if lesson.vae_views else None
             if figure is not None:
                 st.plotly_chart(figure, key=f"kl-{role}")
@@ -75,25 +78,45 @@ def side_by_side(lesson: Lesson, runs: dict[str, Run]) -> None:
 SHOW = {"modes": modes, "side-by-side": side_by_side}
 
 
+def findings(lesson: Lesson, runs: dict[str, Run]) -> None:
+    """The lesson's claims judged on the runs' latest numbers, said as they come out."""
+    evaluations = {role: e for role, run in runs.items() if (e := latest_evaluation(run))}
+    found = lesson.findings(evaluations)
+    if found:
+        st.markdown("#### What these runs show")
+    for finding in found:
+        st.markdown((":material/check_circle: " if finding.as_expected else ":material/error: ") + finding.text)
+
+
+def open_lesson(slug: str | None) -> None:
+    """Show another lesson (None: the list), and say so in the URL; other parameters stay."""
+    if slug:
+        st.query_params["lesson"] = slug
+    else:
+        st.query_params.pop("lesson", None)
+
+
 def page() -> None:
     slug = st.query_params.get("lesson")
-    lesson = LESSONS.get(slug or "")
-    if lesson is None:
+    if slug not in LESSONS:
         st.title("Lessons")
         if slug:
             st.warning(f"There is no lesson {slug!r}; pick one below.")
         for item in LESSONS.values():
-            st.page_link("app_pages/lessons.py", label=item.title, icon=":material/play_lesson:",
-                         query_params={"lesson": item.slug})
+            st.button(item.title, icon=":material/play_lesson:", key=f"open-{item.slug}", type="tertiary",
+                      on_click=open_lesson, args=(item.slug,))
             st.caption(item.story[0])
         return
+    lesson = LESSONS[slug]
     st.title(lesson.title)
-    st.page_link("app_pages/lessons.py", label="All lessons", icon=":material/arrow_back:")
+    st.button("All lessons", icon=":material/arrow_back:", key="all-lessons", type="tertiary",
+              on_click=open_lesson, args=(None,))
     for line in lesson.story:
         st.markdown(f"- {line}")
     runs = lesson_runs(lesson)
     if runs is not None:
         SHOW[lesson.view](lesson, runs)
+        findings(lesson, runs)
     train_yourself(lesson)
 
 

@@ -25,14 +25,21 @@ if not chosen:
 by_id = {s.run.id: s.run for s in summaries}
 runs = [by_id[run_id] for run_id in chosen]
 steps = {run.id: run.snapshot_steps() for run in runs}
-most = max(len(s) for s in steps.values())
+every_step = sorted({step for run_steps in steps.values() for step in run_steps})
+
+
+def at_or_before(run_steps: list[int], step: int) -> int:
+    """A run's latest snapshot at or before `step` (its first, if none is)."""
+    return max((s for s in run_steps if s <= step), default=run_steps[0])
+
 
 c1, c2, c3 = st.columns([3, 1, 1])
-# One slider drives every run: position k is each run's k-th snapshot (its last, if it has fewer).
-if most > 1:
-    k = c1.slider("Training progress (snapshot)", 0, most - 1, most - 1, key="snap", bind="query-params")
+# One slider of training steps drives every run: each shows its latest snapshot up to that step.
+if len(every_step) > 1:
+    chosen_step = c1.select_slider("Training step", every_step, value=every_step[-1], key="step",
+                                   bind="query-params")
 else:
-    k = 0
+    chosen_step = every_step[0]
     c1.caption("Only the first snapshot exists yet; more appear as training goes on.")
 fresh = c2.toggle("Fresh samples", key="fresh", bind="query-params",
                   help="Off: the fixed-noise grid saved during training. On: new samples from a seed.")
@@ -46,7 +53,7 @@ columns = st.columns(len(runs) + 1)
 for col, run in zip(columns, runs):
     with col:
         run_steps = steps[run.id]
-        step = run_steps[min(k, len(run_steps) - 1)]
+        step = at_or_before(run_steps, chosen_step)
         st.markdown(f"**{run.id}**  \n{run_label(run.id, summaries)} · step {step}")
         try:
             if fresh:

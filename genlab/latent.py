@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from genlab.models.base import noise
+
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """(1 - t) a + t b for each t (a column [K, 1] of weights in [0, 1])."""
@@ -84,3 +86,14 @@ def invert(model, target: torch.Tensor, steps: int = 300, lr: float = 0.05, seed
     with torch.no_grad():
         final = ((model.generate(z, labels) - x) ** 2).mean().item()
     return z.detach(), final
+
+
+@torch.no_grad()
+def farthest_seed(model, seed: int, candidates: int = 32) -> int:
+    """Among the next `candidates` seeds, the one whose decoded code differs most from
+    `seed`'s (mean squared difference of the outputs): a walk to it shows a visible change,
+    where a walk to seed + 1 may stay within one kind of image."""
+    d = model.latent_dim
+    codes = torch.cat([noise(1, d, s) for s in range(seed, seed + candidates + 1)]).to(model.device)
+    out = model.generate(codes).flatten(1)
+    return seed + 1 + int(((out[1:] - out[:1]) ** 2).mean(1).argmax())

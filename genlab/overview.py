@@ -47,13 +47,17 @@ def viewable_runs(runs_dir: Path, family: str | None = None) -> list[RunSummary]
 
 
 def comparison_pair(summaries: list[RunSummary]) -> tuple[RunSummary, RunSummary] | None:
-    """The newest GAN and VAE trained on the same dataset, preferring a pair with the same
-    latent size (then both decode exactly the same z); None when there is no such pair."""
+    """The fairest GAN and VAE trained on the same dataset: with the same latent size if
+    there is one (then both decode exactly the same z), a plain VAE (beta 1) over a beta-VAE,
+    then the newest; None when there is no such pair."""
     gans = [s for s in summaries if s.config.model.family == "gan"]
     vaes = [s for s in summaries if s.config.model.family == "vae"]
     pairs = [(g, v) for g in gans for v in vaes if g.config.data.name == v.config.data.name]
-    same_z = [(g, v) for g, v in pairs if g.config.model.latent_dim == v.config.model.latent_dim]
-    return (same_z or pairs or [None])[0]
+    if not pairs:
+        return None
+    # max() keeps the first of equals, and `summaries` is newest first.
+    return max(pairs, key=lambda p: (p[0].config.model.latent_dim == p[1].config.model.latent_dim,
+                                     p[1].config.model.beta == 1.0))
 
 
 def folder_note(info: dict[str, Any]) -> str:

@@ -26,6 +26,11 @@ def save_snapshot(run: Run, model: GenerativeModel, step: int, real: torch.Tenso
     run.snapshots_dir.mkdir(exist_ok=True)
     weights = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.inference_state_dict().items()}
     save_tensors(weights, run.snapshot_path(step), {"step": str(step)})
+    draw_snapshot(run, model, step, real)
+
+
+def draw_snapshot(run: Run, model: GenerativeModel, step: int, real: torch.Tensor | None = None) -> None:
+    """Write step_NNNNNNN.png: the model's fixed-noise batch (over `real` points, if given)."""
     with replacing(run.snapshot_path(step, ".png")) as tmp:
         save_png(picture(model.sample(grid_size(model), GRID_SEED), real=real), tmp)
 

@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 import torch
 from PIL import Image
 
+from genlab import palette
+
 
 def image_grid(images: torch.Tensor, nrow: int = 8, scale: int = 1) -> np.ndarray:
     """Images [N, C, H, W] in [0, 1] -> one uint8 RGB array, `nrow` images per row,
@@ -25,9 +27,10 @@ def image_grid(images: torch.Tensor, nrow: int = 8, scale: int = 1) -> np.ndarra
 
 def points_image(points: torch.Tensor, real: torch.Tensor | None = None, size: int = 256,
                  limit: float | None = None) -> np.ndarray:
-    """2-D points drawn as dots on a white square: real data in grey, samples in blue
-    (a few points, such as a walk through latent space, as big red dots).
-    The view spans [-limit, limit] on both axes (by default, just past the data)."""
+    """2-D points drawn as dots on a white square in GenLab's palette: real data blue,
+    generated samples red (a few points, such as a walk through latent space, as big dark
+    dots), with a legend in the top-left corner. The view spans [-limit, limit] on both
+    axes (by default, just past the data)."""
     pts = points.detach().float().cpu()
     ref = real if real is not None else pts
     if limit is None:
@@ -43,10 +46,27 @@ def points_image(points: torch.Tensor, real: torch.Tensor | None = None, size: i
             for dc in range(-radius + 1, radius + 1):
                 canvas[np.clip(rows + dr, 0, size - 1), np.clip(cols + dc, 0, size - 1)] = color
 
+    legend = []
     if real is not None:
-        draw(real.detach().float().cpu(), (190, 190, 190))
-    draw(pts, (214, 39, 40) if len(pts) <= 100 else (31, 119, 180))
-    return canvas
+        draw(real.detach().float().cpu(), palette.REAL_RGB)
+        legend.append(("real", palette.REAL_RGB))
+    marked = len(pts) <= 100
+    draw(pts, palette.MARKED_RGB if marked else palette.GENERATED_RGB)
+    legend.append(("walk" if marked else "generated", palette.MARKED_RGB if marked else palette.GENERATED_RGB))
+    return _with_legend(canvas, legend)
+
+
+def _with_legend(canvas: np.ndarray, entries: list[tuple[str, tuple[int, int, int]]]) -> np.ndarray:
+    """The canvas with a small key in its top-left corner: a coloured square and a name per entry."""
+    from PIL import ImageDraw
+
+    image = Image.fromarray(canvas)
+    pen = ImageDraw.Draw(image)
+    for i, (name, rgb) in enumerate(entries):
+        top = 4 + 13 * i
+        pen.rectangle([4, top + 2, 11, top + 9], fill=rgb)
+        pen.text((15, top), name, fill=(60, 60, 60))
+    return np.asarray(image)
 
 
 def picture(samples: torch.Tensor, nrow: int = 8, real: torch.Tensor | None = None,

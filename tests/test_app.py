@@ -164,7 +164,7 @@ def test_samples_page_grids_real_data_fresh_samples_and_gif(app):
     open_page, made = app
     at = open_page("samples", runs=[made["gan-digits"], made["vae-digits"]])
     assert len(at.get("image")) >= 3  # two runs and the real data
-    at.slider(key="snap").set_value(0).run()
+    at.select_slider(key="step").set_value(0).run()
     assert "step 0" in texts(at)
     at.toggle(key="fresh").set_value(True).run()
     assert not at.exception

@@ -78,12 +78,22 @@ def test_learn_page_kl_numbers_match_the_closed_forms():
 
 def test_lessons_index_and_missing_demos():
     at = open_page("lessons")
-    assert {link.label for link in at.get("page_link")} >= {lesson.title for lesson in LESSONS.values()}
+    assert {b.label for b in at.button} >= {lesson.title for lesson in LESSONS.values()}
     at = open_page("lessons", lesson="mode-collapse")
     assert at.title[0].value == LESSONS["mode-collapse"].title
     assert "make demo-checkpoints" in texts(at)
     at = open_page("lessons", lesson="no-such-lesson")
     assert "There is no lesson 'no-such-lesson'" in texts(at)
+
+
+def test_moving_between_lessons_keeps_the_url_on_the_lesson_shown():
+    """#12: the in-page links left ?lesson= on the first lesson, so a reload opened the wrong one."""
+    at = open_page("lessons", lesson="beta")
+    at.button(key="all-lessons").click().run()
+    assert at.title[0].value == "Lessons" and "lesson" not in at.query_params
+    at.button(key="open-gan-vs-vae").click().run()
+    assert at.title[0].value == LESSONS["gan-vs-vae"].title
+    assert at.query_params["lesson"] in ("gan-vs-vae", ["gan-vs-vae"])
 
 
 @pytest.mark.parametrize("page", ["lab", "learn", "lessons", "home"])

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from genlab.metrics import report
 from genlab.presets import make_config
 from genlab.runs import list_runs
 from genlab.snapshots import load_model
@@ -107,7 +108,52 @@ def test_each_lesson_runs_on_the_demos(demos_dir, monkeypatch, slug):
     assert not at.warning
 
 
+@pytest.mark.parametrize("slug", list(LESSONS))
+def test_every_claim_a_lesson_shows_quotes_the_numbers_beside_it(demos_dir, monkeypatch, slug):
+    """#12: a lesson's text said the GAN is more precise while the table beside it said the
+    VAE is. Each finding shown now quotes the latest numbers of the runs shown, and says
+    'as the textbook expects' only when those numbers go the textbook's way."""
+    lesson = LESSONS[slug]
+    at = open_demo_page(demos_dir, monkeypatch, "lessons", lesson=slug)
+    shown = [m.value for m in at.markdown if m.value.startswith((":material/check_circle:", ":material/error:"))]
+    assert len(shown) == len(lesson.claims)
+    evaluations = {role: demo_runs(demos_dir)[run_id].evaluations()[-1] for role, run_id in lesson.runs.items()}
+    for claim, text in zip(lesson.claims, shown):
+        a, b = (evaluations[role] for role in lesson.compared)
+        assert f"{lesson.compared[0]} {report.shown(a, claim.metric)}" in text
+        assert f"{lesson.compared[1]} {report.shown(b, claim.metric)}" in text
+        top = lesson.compared[0] if a[claim.metric] > b[claim.metric] else lesson.compared[1]
+        agrees = top == claim.higher
+        assert (f"Higher for {top}, as the textbook expects" in text) == agrees
+        assert (f"Higher for {top}, against the textbook" in text) == (not agrees)
+
+
 def test_runs_page_keeps_a_demo_run(demos_dir, monkeypatch):
     at = open_demo_page(demos_dir, monkeypatch, "runs", run="demo-gan-ring")
     assert not [b for b in at.button if b.key == "delete"]
     assert any("ships with GenLab" in c.value for c in at.caption)
+
+
+def test_the_walks_on_learn_go_somewhere_visibly_different():
+    """#12: the seed 0 -> 1 walks barely changed. The walk's end is now the seed, of the next
+    32, that the VAE decodes most differently: on the demo VAE, several times further than seed 1."""
+    import torch
+
+    from genlab.latent import farthest_seed
+    from genlab.models import noise
+
+    model, _ = load_model(demo_runs(SHIPPED)["demo-vae-fashion"])
+    end = farthest_seed(model, 0)
+    with torch.no_grad():
+        out = model.generate(torch.cat([noise(1, 32, s) for s in range(0, 34)]))
+    change = ((out - out[0]) ** 2).flatten(1).mean(1)
+    assert change[end] == change[1:33].max() and change[end] > 3 * change[1]
+
+
+def test_learn_walks_between_the_seed_and_its_farthest_neighbour(demos_dir, monkeypatch):
+    from genlab.latent import farthest_seed
+
+    end = farthest_seed(load_model(demo_runs(SHIPPED)["demo-vae-fashion"])[0], 0)
+    at = open_demo_page(demos_dir, monkeypatch, "learn")
+    walks = [c for image in at.get("image") for c in image.captions if "→" in c]
+    assert len(walks) == 2 and all(c.endswith(f"seed 0 → seed {end}") for c in walks), walks

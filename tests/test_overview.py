@@ -41,6 +41,14 @@ def test_the_pair_to_compare_shares_the_data_and_if_it_can_the_latent_size(runs_
     vae_2 = make(runs_dir, "vae", "ring", 2)
     make(runs_dir, "vae", "ring", 8)  # the newest, but its latent differs from the GAN's
     assert comparison_pair(viewable_runs(runs_dir))[1].run.id == vae_2.id
+    make(runs_dir, "vae", "ring", 2, beta=4.0)  # newer, same latent, but a beta-VAE
+    assert comparison_pair(viewable_runs(runs_dir))[1].run.id == vae_2.id
+
+
+def test_the_home_page_pairs_the_dcgan_demo_with_the_plain_vae(demos_dir):
+    """#12: the Compare shortcut paired the DCGAN with the beta 4 VAE."""
+    gan, vae = comparison_pair(viewable_runs(demos_dir))
+    assert (gan.run.id, vae.run.id) == ("demo-dcgan-fashion", "demo-vae-fashion")
 
 
 def test_only_runs_with_a_snapshot_are_viewable(runs_dir):

@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 
 from genlab.data import DatasetError, DatasetUnavailable
-from genlab.latent import interpolate
+from genlab.latent import farthest_seed, interpolate
 from genlab.metrics.report import latest_evaluation, metric_rows
 from genlab.models import noise
 from genlab.runs import Run
@@ -30,6 +30,12 @@ def strip(run: Run, seed_a: int, seed_b: int, steps: int = 8) -> None:
     with torch.no_grad():
         codes = interpolate(noise(1, d, seed_a), noise(1, d, seed_b), steps).to(model.device)
         show(model.generate(codes), caption=f"{run.id}: seed {seed_a} → seed {seed_b}", nrow=steps, width=480)
+
+
+def walk_end(run: Run, seed: int) -> int:
+    """The seed a walk from `seed` should go to, so that the walk shows a visible change."""
+    model, _ = model_at(run)
+    return farthest_seed(model, seed)
 
 
 def reconstructions(run: Run, n: int = 8) -> None:
@@ -60,13 +66,13 @@ def mode_figure(run: Run, key: str) -> None:
     e = latest_evaluation(run)
     model, step = model_at(run)
     real = run_dataset(run).x_test[:2000]
-    show(model.sample(2000, 0), caption=f"{run.id}, step {step}: generated (blue) over real (grey)",
+    show(model.sample(2000, 0), caption=f"{run.id}, step {step}: generated (red) over real (blue)",
          real=real, width=320)
     if e and "modes_captured" in e:
         st.markdown(f"**{e['modes_captured']} of {e['modes_total']}** modes captured, "
-                    f"**{100 * e['high_quality']:.0f}%** of samples high quality")
+                    f"**{100 * e['high_quality']:.0f}%** of samples on a mode (within 3σ)")
         if any(e["per_mode"]):
-            st.plotly_chart(histogram_figure(e["per_mode"], None, "high-quality samples per mode"), key=key)
+            st.plotly_chart(histogram_figure(e["per_mode"], None, "samples on each mode"), key=key)
         else:
             st.caption("No sample lies within 3σ of any mode.")
 

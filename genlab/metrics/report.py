@@ -99,15 +99,19 @@ def metric_rows(entry: dict[str, Any], only: tuple[str, ...] | None = None) -> l
         value = entry.get(key)
         if not isinstance(value, (int, float)) or (only is not None and key not in only):
             continue
-        label, text = key, f"{value:.4g}"
-        if key == "modes_captured":
-            text = f"{value} of {entry['modes_total']}"
-        elif key == "classes_covered":
-            text = f"{value} of {entry['classes_total']}"
-        elif key == "iwae":
-            label = f"iwae (k={entry.get('iwae_k')})"
-        rows.append({"metric": label, "value": text, "meaning": MEANINGS[key]})
+        label = f"iwae (k={entry.get('iwae_k')})" if key == "iwae" else key
+        rows.append({"metric": label, "value": shown(entry, key), "meaning": MEANINGS[key]})
     return rows
+
+
+def shown(entry: dict[str, Any], key: str) -> str:
+    """One number of an evaluation as every view prints it: '7 of 8', '0.8829', '18.35'."""
+    value = entry[key]
+    if key == "modes_captured":
+        return f"{value} of {entry['modes_total']}"
+    if key == "classes_covered":
+        return f"{value} of {entry['classes_total']}"
+    return f"{value:.4g}"
 
 
 def fid_line(run: Run) -> str:

@@ -25,7 +25,7 @@ from genlab.metrics.report import evaluate_model, record_evaluation
 from genlab.presets import make_config
 from genlab.atomic import write_json_atomic
 from genlab.runs import Run, create_run
-from genlab.snapshots import load_model
+from genlab.snapshots import draw_snapshot, load_model
 from genlab.statefile import save_tensors
 from genlab.train import ProgressCallback, Trainer, dataset_for
 
@@ -75,6 +75,15 @@ def shrink(run: Run) -> None:
         save_tensors(state, path, {"step": str(step), "dtype": "float16"})
 
 
+def redraw_snapshots(run: Run) -> None:
+    """Each snapshot's picture drawn again from the stored (float16) weights, in today's palette."""
+    data = dataset_for(run.config())
+    real = data.x_train[:2000] if data.kind == "points" else None
+    for step in run.snapshot_steps():
+        model, _ = load_model(run, step)
+        draw_snapshot(run, model, step, real)
+
+
 def evaluate_snapshots(run: Run, samples: int) -> None:
     """eval.json for every snapshot, from the stored (float16) weights."""
     data = dataset_for(run.config())
@@ -95,6 +104,7 @@ def make_demo(demo: Demo, runs_dir: Path, samples: int, on_progress: ProgressCal
         if state != "completed":
             raise RuntimeError(f"{demo.run_id}: training ended {state}: {run.status().get('error')}")
         shrink(run)
+        redraw_snapshots(run)
         evaluate_snapshots(run, samples)
         write_json_atomic(run.demo_path, {"title": demo.title, "made_by": "make demo-checkpoints",
                                                    "made": time.time()})
@@ -113,11 +123,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("checkpoints"), help="runs folder (default checkpoints)")
     parser.add_argument("--only", default="", help="comma-separated demo ids (default: all)")
     parser.add_argument("--eval-samples", type=int, default=2000)
+    parser.add_argument("--redraw", action="store_true",
+                        help="only draw the snapshot pictures of the demos in --out again (no training)")
     args = parser.parse_args(argv)
     wanted = [d for d in DEMOS if not args.only or d.run_id in args.only.split(",")]
     if not wanted:
         print(f"no such demo; known: {', '.join(d.run_id for d in DEMOS)}", file=sys.stderr)
         return 2
+    if args.redraw:
+        for demo in wanted:
+            redraw_snapshots(demo_runs(args.out)[demo.run_id])
+        return 0
     for demo in wanted:
         start = time.perf_counter()
         with tqdm(total=demo.overrides["steps"], desc=demo.run_id, unit="step", file=sys.stderr) as bar:

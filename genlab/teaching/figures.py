@@ -7,11 +7,12 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from genlab import palette
 from genlab.models.gan_losses import is_logistic
 from genlab.teaching.kl import Gaussian, Mixture, kl_numeric, plot_range, reverse_kl
 from genlab.teaching.lab import RESOLUTION, ToyLab
 
-REAL, FAKE, MESH = "#1f77b4", "#d62728", "rgba(90, 90, 90, 0.45)"
+MESH = "rgba(90, 90, 90, 0.45)"
 
 
 def kl_fits_figure(p: Mixture, forward: Gaussian, reverse: Gaussian) -> go.Figure:
@@ -23,9 +24,9 @@ def kl_fits_figure(p: Mixture, forward: Gaussian, reverse: Gaussian) -> go.Figur
               f"reverse KL(q‖p) = {reverse_kl(reverse, p):.3f}: q picks one mode")
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=titles)
     for col, (q, name) in enumerate([(forward, "fit by forward KL"), (reverse, "fit by reverse KL")], start=1):
-        fig.add_trace(go.Scatter(x=x, y=p.pdf(x), fill="tozeroy", name="p (two modes)", line=dict(color=REAL),
+        fig.add_trace(go.Scatter(x=x, y=p.pdf(x), fill="tozeroy", name="p (two modes)", line=dict(color=palette.REAL),
                                  showlegend=col == 1), row=1, col=col)
-        fig.add_trace(go.Scatter(x=x, y=q.pdf(x), name=name, line=dict(color=FAKE if col == 2 else "#ff7f0e",
+        fig.add_trace(go.Scatter(x=x, y=q.pdf(x), name=name, line=dict(color=palette.GENERATED if col == 2 else "#ff7f0e",
                                                                       width=3, dash="dash")), row=1, col=col)
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2))
     return fig
@@ -35,8 +36,8 @@ def gaussians_figure(p: Gaussian, q: Gaussian) -> go.Figure:
     lo = min(p.mean - 4 * p.std, q.mean - 4 * q.std)
     hi = max(p.mean + 4 * p.std, q.mean + 4 * q.std)
     x = np.linspace(lo, hi, 400)
-    fig = go.Figure([go.Scatter(x=x, y=p.pdf(x), fill="tozeroy", name="p", line=dict(color=REAL)),
-                     go.Scatter(x=x, y=q.pdf(x), fill="tozeroy", name="q", line=dict(color=FAKE))])
+    fig = go.Figure([go.Scatter(x=x, y=p.pdf(x), fill="tozeroy", name="p", line=dict(color=palette.REAL)),
+                     go.Scatter(x=x, y=q.pdf(x), fill="tozeroy", name="q", line=dict(color=palette.GENERATED))])
     fig.update_layout(height=260, margin=dict(l=10, r=10, t=20, b=10), legend=dict(orientation="h", y=-0.2))
     return fig
 
@@ -57,7 +58,7 @@ def _mesh_trace(polylines: list[torch.Tensor]) -> go.Scatter:
 
 
 def lab_figure(lab: ToyLab, resolution: int = RESOLUTION, show_surface: bool = True,
-               show_mesh: bool = True) -> go.Figure:
+               show_mesh: bool = True, height: int = 480) -> go.Figure:
     """Data space: real vs generated points over the discriminator's decision surface (GAN)
     or the model's density (VAE), with the image of a grid of z; for a VAE also the latent
     space, where the encoder puts each real point."""
@@ -81,8 +82,8 @@ def lab_figure(lab: ToyLab, resolution: int = RESOLUTION, show_surface: bool = T
         mesh = _mesh_trace(lab.generator_mesh())
         mesh.name = "decoder mean of a grid of z" if vae else "G(grid of z)"
         fig.add_trace(mesh, row=1, col=1)
-    fig.add_trace(_points(lab.real, "real", REAL), row=1, col=1)
-    fig.add_trace(_points(lab.generated(), "generated", FAKE), row=1, col=1)
+    fig.add_trace(_points(lab.real, "real", palette.REAL), row=1, col=1)
+    fig.add_trace(_points(lab.generated(), "generated", palette.GENERATED), row=1, col=1)
     fig.update_xaxes(range=lab.extent, constrain="domain", row=1, col=1)
     fig.update_yaxes(range=lab.extent, scaleanchor="x", scaleratio=1, row=1, col=1)
     if vae:
@@ -95,6 +96,7 @@ def lab_figure(lab: ToyLab, resolution: int = RESOLUTION, show_surface: bool = T
                                  line=dict(color=MESH, dash="dot")), row=1, col=2)
         fig.update_xaxes(range=(-3.5, 3.5), row=1, col=2)
         fig.update_yaxes(range=(-3.5, 3.5), scaleanchor="x2", scaleratio=1, row=1, col=2)
-    fig.update_layout(height=480, margin=dict(l=10, r=10, t=30, b=10), uirevision="lab",
-                      legend=dict(orientation="h", y=-0.08))
+    # The legend sits above the plot, clear of the axis labels.
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), uirevision="lab",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.06, x=0))
     return fig

@@ -185,3 +185,14 @@ class ToyLab:
         if self.data.modes is None:
             return None
         return mode_coverage(self.generated(MODE_SAMPLES, seed=1), self.data.modes, self.data.mode_std)
+
+
+def mode_reading(modes: dict[str, float]) -> str | None:
+    """A warning when the share of samples on a mode would mislead on its own: most samples
+    sit on a mode, but on a few modes only (an untrained generator at the centre of the grid,
+    or a collapsed one). None when the two numbers tell the same story."""
+    captured, total, on_mode = modes["modes_captured"], modes["modes_total"], modes["high_quality"]
+    if on_mode >= 0.5 and captured <= total // 4:
+        return (f"{100 * on_mode:.0f}% of samples sit on a mode, but on only {captured} of {total} modes: "
+                "not yet a model of the data (untrained, or collapsed).")
+    return None
