@@ -10,9 +10,10 @@ from genlab.config import ConfigError
 from genlab.device import describe, pick_device
 from genlab.overview import progress
 from genlab.runs import list_runs
-from app_pages.components.shared import PRESENTER_CSS, runs_dir
+from app_pages.components.shared import PRESENTER_CSS, presenter_asked, runs_dir
 
-st.set_page_config(page_title="GenLab", page_icon=":material/blur_on:", layout="wide")
+st.set_page_config(page_title="GenLab", page_icon=":material/blur_on:", layout="wide",
+                   initial_sidebar_state="collapsed" if presenter_asked() else "auto")
 
 # One process serves every session, each script run in its own thread; torch's intra-op
 # threads on top of those oversubscribed the CPU (a 2-D lab update took 2.5 s instead of

@@ -5,26 +5,30 @@ import torch
 
 from genlab.latent import interpolate
 from genlab.models import curves_for, noise
+from genlab.overview import comparison_pair
 from genlab.viz import curves_figure
 from app_pages.components.metrics_view import show_evaluation
-from app_pages.components.shared import guard, model_at, pick_run, show
+from app_pages.components.shared import controls, guard, model_at, pick_run, show, viewable_runs
 
 
 def page() -> None:
     st.title("GAN vs VAE")
-    c1, c2 = st.columns(2)
-    with c1:
-        gan_run = pick_run("GAN run", key="gan", family="gan")
-    with c2:
-        vae_run = pick_run("VAE run", key="vae", family="vae")
-    if gan_run is None or vae_run is None:
-        st.info("Compare needs one GAN run and one VAE run with snapshots.")
-        return
-    c1, c2, c3 = st.columns(3)
-    seed = int(c1.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
-    seed_b = int(c2.number_input("Second seed (interpolation)", 0, 2**31 - 1, 1, key="seed_b",
-                                 bind="query-params"))
-    spherical = c3.toggle("Spherical (slerp)", key="slerp", bind="query-params")
+    with controls():
+        c1, c2 = st.columns(2)
+        # Unless the URL names runs, start on the fairest pair (same data and latent size).
+        pair = comparison_pair(viewable_runs())
+        with c1:
+            gan_run = pick_run("GAN run", key="gan", family="gan", prefer=pair and pair[0].run.id)
+        with c2:
+            vae_run = pick_run("VAE run", key="vae", family="vae", prefer=pair and pair[1].run.id)
+        if gan_run is None or vae_run is None:
+            st.info("Compare needs one GAN run and one VAE run with snapshots.")
+            return
+        c1, c2, c3 = st.columns(3)
+        seed = int(c1.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
+        seed_b = int(c2.number_input("Second seed (interpolation)", 0, 2**31 - 1, 1, key="seed_b",
+                                     bind="query-params"))
+        spherical = c3.toggle("Spherical (slerp)", key="slerp", bind="query-params")
 
     models = {"GAN": (gan_run, *model_at(gan_run)), "VAE": (vae_run, *model_at(vae_run))}
     same_z = models["GAN"][1].latent_dim == models["VAE"][1].latent_dim
@@ -35,12 +39,12 @@ def page() -> None:
     for col, (name, (run, model, step)) in zip(columns, models.items()):
         with col, torch.no_grad():
             config, status = run.config(), run.status()
-            st.markdown(f"### {name}: {run.id}")
+            st.markdown(f"#### {name}: {run.id}")
             show(model.sample(36, seed), caption=f"36 samples, seed {seed}, step {step}", nrow=6,
                  download=f"{run.id}-seed{seed}.png")
             d = model.latent_dim
             strip = interpolate(noise(1, d, seed), noise(1, d, seed_b), 8, spherical).to(model.device)
-            show(model.generate(strip), caption=f"seed {seed} → seed {seed_b}", nrow=8)
+            show(model.generate(strip), caption=f"seed {seed} → seed {seed_b}", nrow=8, role="walk")
             counts = model.parameter_counts()
             st.markdown(
                 f"- model: **{config.model.variant}** on **{config.data.name}**, latent size {d}\n"

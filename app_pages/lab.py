@@ -14,16 +14,19 @@ from genlab.presets import make_config
 from genlab.teaching.figures import lab_figure
 from genlab.teaching.lab import LAB_VARIANTS, TOYS, LabSettings, ToyLab, default_steps_per_update, mode_reading
 from genlab.viz import curves_figure
-from app_pages.components.shared import presenting
+from app_pages.components.shared import controls, presenting
 
 # At most 10 updates a second, so one playing lab leaves CPU to the other sessions.
 MIN_UPDATE_S = 0.1
 
 st.title("2-D lab")
-st.caption("A small model learns a toy distribution while you watch: blue points are real, red ones "
-           "generated (as on every page); grey lines are the image of a square grid of latent codes.")
+if not presenting():
+    st.caption("A small model learns a toy distribution while you watch: blue points are real, red ones "
+               "generated (as on every page); grey lines are the image of a square grid of latent codes.")
 
-c = st.columns(4)
+# On a projector: the toy, the model and the buttons in one row, so the picture starts high.
+row = st.columns([2, 2, 1, 1, 1]) if presenting() else None
+c = row or st.columns(4)
 dataset = c[0].selectbox("Toy", TOYS, key="toy", bind="query-params")
 variant = c[1].selectbox("Model", LAB_VARIANTS, key="model", bind="query-params")
 defaults = LabSettings.defaults(variant, dataset)
@@ -54,7 +57,7 @@ else:
     settings = LabSettings(variant=variant, dataset=dataset, lr=lr, hidden=hidden, batch_size=batch,
                            beta=beta if is_vae else 1.0, seed=seed)
 
-c = st.columns([1, 1, 1, 3])
+c = row[2:] + [controls("Step limit")] if row else st.columns([1, 1, 1, 3])
 playing = c[0].toggle("Play", key="lab-play")
 step_once = c[1].button("Step", disabled=playing, help="One training step")
 reset = c[2].button("Reset", help="Start again from a fresh model")
@@ -71,7 +74,7 @@ if reset or lab is None or lab.settings != settings:
 if step_once:
     lab.step(1)
 
-
+view = st.empty()  # the numbers and figures, above the explanation
 with st.expander("What am I looking at?", expanded=False):
     st.markdown(
         "- **GAN**: the background is the discriminator's belief D(x) that a point is real "
@@ -105,8 +108,8 @@ def draw(view) -> None:
         main = curves_for(lab.config.model)[0].keys
         if main[0] in last:
             cols[3].metric(main[0], f"{last[main[0]]:.3f}")
-        st.plotly_chart(lab_figure(lab, show_surface=show_surface, show_mesh=show_mesh),
-                        config={"displayModeBar": False})
+        st.plotly_chart(lab_figure(lab, show_surface=show_surface, show_mesh=show_mesh,
+                                   height=640 if presenting() else 480), config={"displayModeBar": False})
         if lab.history:
             st.plotly_chart(curves_figure(lab.history, list(main), title="losses"))
 
@@ -114,7 +117,6 @@ def draw(view) -> None:
 def live() -> None:
     """While playing: train a few steps, redraw, repeat, until paused (any interaction
     stops this script run and starts the next), the step limit, or divergence."""
-    view = st.empty()
     draw(view)
     while playing and not lab.error and lab.step_count < play_until:
         started = time.perf_counter()

@@ -40,13 +40,13 @@ def walk(model, z_a, z_b, img_a, img_b, real_preview) -> None:
             with cols[0]:
                 show(img_a, caption="real A")
         with cols[1]:
-            show(model.generate(z_t, class0(model, 1)), caption=f"t = {t:.2f}", real=real_preview)
+            show(model.generate(z_t, class0(model, 1)), caption=f"t = {t:.2f}", real=real_preview, role="walk")
         if img_b is not None:
             with cols[2]:
                 show(img_b, caption="real B")
         strip = interpolate(z_a, z_b, STRIP, spherical)
         show(model.generate(strip, class0(model, STRIP)), caption="A → B in 10 steps", nrow=STRIP,
-             real=real_preview, width=900)
+             real=real_preview, width=900, role="walk")
 
 
 def start_sliders_at(context: str, starts: dict[str, float]) -> None:
@@ -71,11 +71,11 @@ def dimensions(model, z_a, order: list[int], context: str, real_preview) -> None
     for i, dim in enumerate(shown):
         z[0, dim] = cols[i % 2].slider(f"z[{dim}]", -3.0, 3.0, step=0.01, key=f"z{dim}", bind="query-params")
     with torch.no_grad():
-        show(model.generate(z, class0(model, 1)), caption="decoded z", real=real_preview)
+        show(model.generate(z, class0(model, 1)), caption="decoded z", real=real_preview, role="walk")
         values = torch.linspace(-3, 3, STRIP, device=model.device)
         first = order[0]
         show(model.generate(traverse(z, first, values), class0(model, STRIP)),
-             caption=f"z[{first}] from -3 to 3", nrow=STRIP, real=real_preview, width=900)
+             caption=f"z[{first}] from -3 to 3", nrow=STRIP, real=real_preview, width=900, role="walk")
 
 
 def page() -> None:

@@ -11,7 +11,7 @@ from genlab.runs import Run, RunError, open_run
 from genlab.teaching.lessons import LESSONS, Lesson
 from genlab.viz import kl_per_dim_figure
 from app_pages.components import evidence
-from app_pages.components.shared import guard, presenting, runs_dir
+from app_pages.components.shared import controls, guard, presenting, runs_dir
 
 
 def lesson_runs(lesson: Lesson) -> dict[str, Run] | None:
@@ -57,7 +57,8 @@ def modes(lesson: Lesson, runs: dict[str, Run]) -> None:
 def side_by_side(lesson: Lesson, runs: dict[str, Run]) -> None:
     """Each run in a column, from the same seed: samples, a walk, the lesson's numbers; for
     VAEs also reconstructions and the KL per latent dimension."""
-    seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
+    with controls("Seed"):
+        seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
     end = evidence.walk_end(next(iter(runs.values())), seed)
     for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
         with col:
@@ -109,10 +110,13 @@ def page() -> None:
         return
     lesson = LESSONS[slug]
     st.title(lesson.title)
-    st.button("All lessons", icon=":material/arrow_back:", key="all-lessons", type="tertiary",
-              on_click=open_lesson, args=(None,))
-    for line in lesson.story:
-        st.markdown(f"- {line}")
+    # On a projector the evidence comes first and the story waits in the speaker's notes.
+    story = st.expander("Notes", icon=":material/notes:") if presenting() else st.container()
+    with story:
+        st.button("All lessons", icon=":material/arrow_back:", key="all-lessons", type="tertiary",
+                  on_click=open_lesson, args=(None,))
+        for line in lesson.story:
+            st.markdown(f"- {line}")
     runs = lesson_runs(lesson)
     if runs is not None:
         SHOW[lesson.view](lesson, runs)

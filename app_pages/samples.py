@@ -33,7 +33,7 @@ def at_or_before(run_steps: list[int], step: int) -> int:
     return max((s for s in run_steps if s <= step), default=run_steps[0])
 
 
-c1, c2, c3 = st.columns([3, 1, 1])
+c1, c2, c3 = st.columns([3, 2, 1])  # room for "Fresh samples" in presenter mode
 # One slider of training steps drives every run: each shows its latest snapshot up to that step.
 if len(every_step) > 1:
     chosen_step = c1.select_slider("Training step", every_step, value=every_step[-1], key="step",
@@ -79,7 +79,7 @@ with columns[-1]:
     try:
         data = run_dataset(first)
         if data.kind == "points":
-            show(data.x_test[:2000])
+            show(data.x_test[:2000], role="real")
         else:
             show(data.x_test[:64])
     except (DatasetError, DatasetUnavailable) as exc:  # the data may have gone since the run trained

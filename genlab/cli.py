@@ -232,10 +232,10 @@ def check_out(out: Path) -> None:
         raise ConfigError(f"--out {out} cannot be written: {folder} is not a writable folder")
 
 
-def _write_picture(args: argparse.Namespace, samples: torch.Tensor, nrow: int) -> int:
+def _write_picture(args: argparse.Namespace, samples: torch.Tensor, nrow: int, role: str = "generated") -> int:
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        save_png(picture(samples, nrow=nrow), args.out)
+        save_png(picture(samples, nrow=nrow, role=role), args.out)
     except OSError as exc:
         raise ConfigError(f"--out {args.out} cannot be written: {exc.strerror}") from exc
     print(args.out)
@@ -265,7 +265,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     labels = torch.full((args.steps,), args.label) if model.n_classes else None
     with torch.no_grad():
         images = model.generate(z, labels)
-    return _write_picture(args, images, nrow=args.steps)
+    return _write_picture(args, images, nrow=args.steps, role="walk")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -13,6 +13,8 @@ def hex_colour(rgb: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
+# The colour of points by what they are, for pictures that show one kind over real data.
+ROLES = {"generated": GENERATED_RGB, "real": REAL_RGB, "walk": MARKED_RGB}
 REAL = hex_colour(REAL_RGB)
 GENERATED = hex_colour(GENERATED_RGB)
 MARKED = hex_colour(MARKED_RGB)

@@ -26,11 +26,12 @@ def image_grid(images: torch.Tensor, nrow: int = 8, scale: int = 1) -> np.ndarra
 
 
 def points_image(points: torch.Tensor, real: torch.Tensor | None = None, size: int = 256,
-                 limit: float | None = None) -> np.ndarray:
-    """2-D points drawn as dots on a white square in GenLab's palette: real data blue,
-    generated samples red (a few points, such as a walk through latent space, as big dark
-    dots), with a legend in the top-left corner. The view spans [-limit, limit] on both
-    axes (by default, just past the data)."""
+                 limit: float | None = None, role: str = "generated") -> np.ndarray:
+    """2-D points drawn as dots on a white square in GenLab's palette, with a legend in the
+    top-left corner: `points` in the colour of their role ("generated" red, "real" blue, or
+    "walk", the dark codes of a walk through latent space) over optional `real` points.
+    A few points (a walk) get big dots. The view spans [-limit, limit] on both axes (by
+    default, just past the data)."""
     pts = points.detach().float().cpu()
     ref = real if real is not None else pts
     if limit is None:
@@ -50,9 +51,8 @@ def points_image(points: torch.Tensor, real: torch.Tensor | None = None, size: i
     if real is not None:
         draw(real.detach().float().cpu(), palette.REAL_RGB)
         legend.append(("real", palette.REAL_RGB))
-    marked = len(pts) <= 100
-    draw(pts, palette.MARKED_RGB if marked else palette.GENERATED_RGB)
-    legend.append(("walk" if marked else "generated", palette.MARKED_RGB if marked else palette.GENERATED_RGB))
+    draw(pts, palette.ROLES[role])
+    legend.append((role, palette.ROLES[role]))
     return _with_legend(canvas, legend)
 
 
@@ -70,15 +70,16 @@ def _with_legend(canvas: np.ndarray, entries: list[tuple[str, tuple[int, int, in
 
 
 def picture(samples: torch.Tensor, nrow: int = 8, real: torch.Tensor | None = None,
-            width: int | None = None) -> np.ndarray:
-    """Whatever a model produced, as an RGB array: an image grid, or a scatter of points.
+            width: int | None = None, role: str = "generated") -> np.ndarray:
+    """Whatever a model produced (or real data), as an RGB array: an image grid, or a
+    scatter of points in the colour of their role (see points_image).
     Images are scaled up by a whole factor (at most 8): to about `width` pixels across when
     given, else until each image is at least 32 px wide."""
     if samples.dim() == 4:
         side, across = samples.shape[-1], min(nrow, len(samples))
         scale = width // (across * side) if width else 32 // side
         return image_grid(samples, nrow=nrow, scale=min(8, max(1, scale)))
-    return points_image(samples, real=real, size=min(512, width or 256))
+    return points_image(samples, real=real, size=min(512, width or 256), role=role)
 
 
 def save_png(array: np.ndarray, path: str | Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from genlab.teaching.lessons import LESSONS
 from tests.streamlit_server import CHROMIUM, ROOT, chromium_page, streamlit_server
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -126,3 +127,84 @@ def test_the_2d_lab_plays_live_and_pauses(server):
         assert step_value(page) == paused
         assert "present=true" in page.url and "toy=grid" in page.url
         page.screenshot(path=str(ARTIFACTS / "e2e-lab.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def demo_server(demos_dir, tmp_path_factory):
+    """The app over a copy of the demo runs that ship."""
+    base = tmp_path_factory.mktemp("presenter")
+    with streamlit_server(demos_dir, base / "data", base / "streamlit.log") as url:
+        yield url
+
+
+# Each page's main picture (the first image, or the first Plotly figure), and a text drawn
+# after everything else on the page.
+MAIN_FIGURE = {"lessons?lesson=gan-vs-vae": ("[data-testid='stImage']", "What these runs show"),
+               "lessons?lesson=mode-collapse": ("[data-testid='stImage']", "What these runs show"),
+               "compare": ("[data-testid='stImage']", "Evaluation"),
+               "lab": (".js-plotly-plot", "What am I looking at?")}
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])
+def test_presenter_mode_puts_the_picture_on_the_first_screen(demo_server, width, height):
+    """#12: at 1280x720 no picture was on the first screen of a lesson, Compare or the lab,
+    and the sidebar and the app's chrome stayed. Screenshots land in test-artifacts/."""
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with chromium_page(width=width, height=height) as page:
+        for path, (selector, last) in MAIN_FIGURE.items():
+            page.goto(f"{demo_server}/{path}{'&' if '?' in path else '?'}present=true")
+            expect(page.get_by_text(last).first).to_be_attached(timeout=60_000)
+            figure = page.locator(selector).first
+            expect(figure).to_be_visible()
+            page.wait_for_timeout(500)  # let the layout settle
+            name = re.sub(r"\W+", "-", path)
+            page.screenshot(path=str(ARTIFACTS / f"presenter-{name}-{width}x{height}.png"))
+            box = figure.bounding_box()
+            assert 0 <= box["y"] < height * 0.8, (path, box)  # the figure starts on the first screen
+            assert box["width"] >= width * 0.25, (path, box)  # and is not a thumbnail
+            assert page.get_by_test_id("stSidebar").get_attribute("data-collapsed") == "true", path
+            expect(page.get_by_test_id("stToolbar")).to_be_hidden()
+        page.goto(f"{demo_server}/samples?present=true&fresh=true")
+        label = page.get_by_text("Fresh samples", exact=True)
+        expect(label).to_be_visible(timeout=60_000)
+        assert label.evaluate("e => e.scrollWidth <= e.clientWidth"), "the label is cut"
+
+
+def test_view_state_follows_clicks_into_the_url(demo_server):
+    """#12's state bugs, clicked in a browser: New seed, the z sliders following endpoint A
+    (and kept in the link), and lesson navigation updating ?lesson=."""
+    from playwright.sync_api import expect
+
+    from genlab.models import noise
+
+    with chromium_page(height=1400) as page:
+        page.goto(f"{demo_server}/samples?runs=demo-gan-ring&fresh=true")
+        page.get_by_role("button", name="New seed").click()
+        expect(page).to_have_url(re.compile(r"seed=1\b"))
+        page.get_by_role("button", name="New seed").click()
+        expect(page).to_have_url(re.compile(r"seed=2\b"))
+
+        page.goto(f"{demo_server}/latent?run=demo-vae-2d-fashion")
+        z0 = page.get_by_role("slider", name="z[0]")
+        expect(z0).to_have_attribute("aria-valuetext", f"{round(float(noise(1, 2, 0)[0, 0]), 2):g}")
+        z0.focus()
+        z0.press("ArrowRight")
+        expect(page).to_have_url(re.compile(r"z0="))
+        seed_a = page.get_by_label("Seed A")
+        seed_a.fill("5")
+        seed_a.press("Enter")
+        expect(z0).to_have_attribute("aria-valuetext", f"{round(float(noise(1, 2, 5)[0, 0]), 2):g}")
+        expect(page).to_have_url(re.compile(rf"z0={round(float(noise(1, 2, 5)[0, 0]), 2):g}\b"))
+
+        page.goto(f"{demo_server}/lessons")
+        page.get_by_role("button", name=LESSONS["beta"].title).click()
+        expect(page).to_have_url(re.compile(r"lesson=beta"))
+        page.get_by_role("button", name="All lessons").click()
+        expect(page).not_to_have_url(re.compile(r"lesson="))
+        page.get_by_role("button", name=LESSONS["gan-vs-vae"].title).click()
+        expect(page).to_have_url(re.compile(r"lesson=gan-vs-vae"))
+        page.reload()
+        expect(page.get_by_role("heading", name=LESSONS["gan-vs-vae"].title)).to_be_visible()
+

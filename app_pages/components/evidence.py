@@ -29,7 +29,8 @@ def strip(run: Run, seed_a: int, seed_b: int, steps: int = 8) -> None:
     d = model.latent_dim
     with torch.no_grad():
         codes = interpolate(noise(1, d, seed_a), noise(1, d, seed_b), steps).to(model.device)
-        show(model.generate(codes), caption=f"{run.id}: seed {seed_a} → seed {seed_b}", nrow=steps, width=480)
+        show(model.generate(codes), caption=f"{run.id}: seed {seed_a} → seed {seed_b}", nrow=steps, width=480,
+             role="walk")
 
 
 def walk_end(run: Run, seed: int) -> int:

@@ -24,14 +24,32 @@ def runs_dir() -> Path:
     return default_runs_dir()
 
 
-# Presenter mode: larger type for a projector. Streamlit sizes text in rem, so scaling the
-# root font scales the whole page.
-PRESENTER_CSS = "<style>html { font-size: 22px; } .block-container { max-width: 100%; }</style>"
+# Presenter mode, for a projector: larger type (Streamlit sizes text in rem, so scaling the
+# root font scales the whole page), the page's full width, less padding above, and none of
+# the app's own chrome (the Deploy button, the menu, the coloured bar). The sidebar starts
+# collapsed (app.py); its arrow, top left, brings it back.
+PRESENTER_CSS = """<style>
+html { font-size: 22px; }
+.block-container { max-width: 100%; padding-top: 2.5rem; padding-left: 2rem; padding-right: 2rem; }
+[data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stAppDeployButton"],
+[data-testid="stMainMenu"] { display: none; }
+</style>"""
 
 
 def presenting() -> bool:
     """Whether presenter mode is on (the sidebar toggle, kept in the URL as ?present=true)."""
     return bool(st.session_state.get("present", False))
+
+
+def presenter_asked() -> bool:
+    """?present=true in the URL, read before the toggle is drawn (to start with the sidebar collapsed)."""
+    return st.query_params.get("present") == "true"
+
+
+def controls(label: str = "Runs and settings"):
+    """Where a page's controls go: in place, or in presenter mode folded into a closed
+    expander, so that the picture comes first on the projector."""
+    return st.expander(label, icon=":material/tune:") if presenting() else st.container()
 
 
 def viewable_runs(family: str | None = None) -> list[RunSummary]:
@@ -91,12 +109,13 @@ def run_dataset(run: Run):
 
 
 def show(samples: torch.Tensor, caption: str | None = None, nrow: int = 8, real: torch.Tensor | None = None,
-         download: str | None = None, width: int = 480) -> None:
-    """Show model output as a picture (image grid or scatter), with an optional PNG download.
-    Presenter mode draws it half as large again."""
+         download: str | None = None, width: int = 480, role: str = "generated") -> None:
+    """Show model output (or real data: role "real"; the codes of a walk: "walk") as a
+    picture, an image grid or a scatter, with an optional PNG download. Presenter mode draws
+    it half as large again."""
     if presenting():
         width = width * 3 // 2
-    array = picture(samples.detach().cpu(), nrow=nrow, real=real, width=width)
+    array = picture(samples.detach().cpu(), nrow=nrow, real=real, width=width, role=role)
     st.image(array, caption=caption, width="content")
     if download:
         st.download_button("Download PNG", png_bytes(array), file_name=download, mime="image/png",
