@@ -1,10 +1,11 @@
-# Two entry points: `make run` starts the app, `make test` runs the suite (`make test-fast`: its quick tier).
+# Entry points: `make run` starts the app for one person, `make serve` for a class (with logins),
+# `make test` runs the suite (`make test-fast`: its quick tier).
 # Both create .venv on first use and reinstall when a requirements file changes.
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test test-fast bench demo-checkpoints
+.PHONY: run serve test test-fast bench demo-checkpoints
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,8 +16,15 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# A laptop: this machine only, no login.
 run: $(VENV)/.installed
-	$(VENV)/bin/streamlit run app.py
+	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1
+
+# A class server: every interface, and everyone logs in with an account from the roster
+# (python -m genlab class add NAME [--teacher]). PORT=8501 by default.
+PORT ?= 8501
+serve: $(VENV)/.installed
+	GENLAB_CLASS=1 $(VENV)/bin/streamlit run app.py --server.address 0.0.0.0 --server.port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q

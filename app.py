@@ -10,6 +10,7 @@ from genlab.config import ConfigError
 from genlab.device import describe, pick_device
 from genlab.overview import progress
 from genlab.runs import list_runs
+from app_pages.components.login import account_box, login_form, signed_in
 from app_pages.components.shared import PRESENTER_CSS, presenter_asked, runs_dir
 
 st.set_page_config(page_title="GenLab", page_icon=":material/blur_on:", layout="wide",
@@ -27,8 +28,9 @@ def reconcile_on_start(path: str) -> list[str]:
     return jobs.reconcile(Path(path))
 
 
-try:
-    jobs.max_jobs()  # a bad GENLAB_MAX_JOBS is one clear message, not a traceback on every page
+try:  # a bad GENLAB_MAX_JOBS or GENLAB_WORKER_THREADS is one clear message, not a traceback on every page
+    jobs.max_jobs()
+    jobs.worker_threads()
 except ConfigError as exc:
     st.error(f"GenLab cannot start: {exc}.")
     st.stop()
@@ -49,7 +51,12 @@ PAGES = {
         st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
     ],
 }
-page = st.navigation(PAGES)
+# In a class (make serve) a visitor sees only the login form until logged in; the page asked
+# for (a shared link) is still resolved first, so it opens once they are in.
+allowed = signed_in()
+page = st.navigation(PAGES, position="sidebar" if allowed else "hidden")
+if not allowed:
+    login_form()
 
 
 @st.fragment(run_every=3)
@@ -66,6 +73,7 @@ def sidebar_status() -> None:
 
 
 with st.sidebar:
+    account_box()
     if st.toggle("Presenter mode", key="present", bind="query-params",
                  help="Larger type and fewer controls for a projector; links keep it on."):
         st.html(PRESENTER_CSS)

@@ -6,11 +6,13 @@ buttons that move between lessons set it, so a reload or a shared link opens the
 import streamlit as st
 
 from genlab import jobs
+from genlab.config import ConfigError
 from genlab.metrics.report import latest_evaluation
 from genlab.runs import Run, RunError, open_run
 from genlab.teaching.lessons import LESSONS, Lesson
 from genlab.viz import kl_per_dim_figure
 from app_pages.components import evidence
+from app_pages.components.login import current_user
 from app_pages.components.shared import controls, guard, presenting, runs_dir
 
 
@@ -31,8 +33,12 @@ def train_yourself(lesson: Lesson) -> None:
         st.caption("Launches these runs in the background; watch them on the Runs page: "
                    + "; ".join(f"{v} on {d} ({o['steps']} steps)" for v, d, o in lesson.train_yourself))
         if st.button("Launch", key=f"launch-{lesson.slug}"):
-            for config in lesson.configs():
-                jobs.launch(config, runs_dir())
+            try:
+                for config in lesson.configs():
+                    jobs.launch(config, runs_dir(), user=current_user())
+            except ConfigError as exc:  # a student's limit of runs, say
+                st.error(str(exc))
+                return
             st.success("Launched. Follow them on the Runs page.")
             st.page_link("app_pages/runs.py", label="Runs", icon=":material/monitoring:")
 

@@ -3,12 +3,14 @@
 import streamlit as st
 
 from genlab import jobs
+from genlab.access import may_change, owner_of
 from genlab.config import ConfigError
-from genlab.models import curves_for
 from genlab.estimate import duration
+from genlab.models import curves_for
 from genlab.overview import Progress, folder_note, progress
 from genlab.runs import RunError, list_runs, open_run
 from genlab.viz import curves_figure, kl_per_dim_figure
+from app_pages.components.login import current_user
 from app_pages.components.metrics_view import show_evaluation
 from app_pages.components.shared import guard, runs_dir
 
@@ -33,6 +35,7 @@ def table() -> None:
             "run": s.run.id,
             "model": s.config.model.variant if s.config else "?",
             "dataset": s.config.data.name if s.config else "?",
+            "user": s.status.get("user") or "-",
             "state": s.state,
             "progress": p.fraction,
             "step": f"{p.step}/{p.total}" if not s.error else "-",
@@ -61,24 +64,28 @@ except RunError as exc:
 
 
 def controls(state: str) -> None:
+    user = current_user()
+    if not may_change(user, run):
+        st.caption(f"This is {owner_of(run) or 'nobody'}'s run: only they or the teacher may change it.")
+        return
     c1, c2, c3 = st.columns(3)
     try:
         if state in jobs.ACTIVE and c1.button("Cancel", key="cancel"):
-            jobs.cancel(runs_dir(), run.id)
+            jobs.cancel(runs_dir(), run.id, user=user)
             st.rerun()
         if state in jobs.RESUMABLE:
             new_lr = c1.number_input("Learning rate from here on (optional)", min_value=0.0, value=None,
                                      format="%g", key="resume-lr",
                                      help="Empty: keep the run's own. After a divergence, try a lower one.")
             if c1.button("Resume", key="resume"):
-                jobs.resume(runs_dir(), run.id, lr=new_lr or None)
+                jobs.resume(runs_dir(), run.id, lr=new_lr or None, user=user)
                 st.rerun()
         if run.is_demo:
             c3.caption("A demo run that ships with GenLab: it cannot be deleted here.")
         elif state not in jobs.ACTIVE:
             sure = c3.checkbox("Yes, delete this run and its files", key="sure")
             if c2.button("Delete", key="delete", disabled=not sure):
-                jobs.delete(runs_dir(), run.id)
+                jobs.delete(runs_dir(), run.id, user=user)
                 st.session_state.pop("run", None)
                 st.rerun()
     except (RunError, ConfigError) as exc:

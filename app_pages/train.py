@@ -21,6 +21,7 @@ from genlab.overview import folder_note
 from genlab.presets import fit_batch, make_config
 from genlab.train import check_config
 from genlab.uploads import UPLOAD_LIMIT_MB, store_upload
+from app_pages.components.login import current_user
 from app_pages.components.shared import dataset, runs_dir
 
 LONG_RUN_S = 3600  # a run longer than this gets a warning before Launch
@@ -133,7 +134,7 @@ else:
     show_estimate(config)
 if st.button("Launch", type="primary", key="launch", disabled=config is None):
     try:
-        run = jobs.launch(config, runs_dir())
+        run = jobs.launch(config, runs_dir(), user=current_user())
     except ConfigError as exc:
         st.error(str(exc))
         st.stop()

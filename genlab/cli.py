@@ -18,7 +18,7 @@ from typing import NoReturn
 import torch
 from tqdm import tqdm
 
-from genlab import jobs
+from genlab import jobs, roster
 from genlab.config import (GAN_LOSSES, LIKELIHOODS, LR_SCHEDULES, MAX_STEPS, ConfigError, check_positive_lr,
                            check_seed, validate)
 from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
@@ -54,7 +54,17 @@ def build_parser() -> Parser:
     add_train_parser(sub)
     add_run_parsers(sub)
     add_picture_parsers(sub)
+    add_class_parser(sub)
     return p
+
+
+def add_class_parser(sub: argparse._SubParsersAction) -> None:
+    """class add/list/remove: the roster of a class server (`make serve`)."""
+    c = sub.add_parser("class", help="the accounts of a class server: add, list, remove")
+    c.add_argument("action", choices=["add", "list", "remove"])
+    c.add_argument("name", nargs="?", help="the account's name (add, remove)")
+    c.add_argument("--teacher", action="store_true", help="add: a teacher, who may change every run")
+    c.add_argument("--runs-dir", type=Path, default=None)
 
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
@@ -311,6 +321,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise RunError(f"{args.run_dir} is not a run folder")
     run = Run(args.run_dir.resolve())
     run.config()  # a clear error now if the directory is not a run
+    threads = jobs.worker_threads()
+    torch.set_num_threads(threads)
+    print(f"genlab worker: {threads} torch thread(s)", file=sys.stderr, flush=True)
     trainer = Trainer(run, args.device, foreground=False)
     signal.signal(signal.SIGTERM, lambda *_: trainer.request_stop())
     state = trainer.train()
@@ -321,9 +334,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return EXIT_CODES.get(state, 1)
 
 
+def cmd_class(args: argparse.Namespace) -> int:
+    folder = runs_dir(args)
+    if args.action == "list":
+        for user in roster.members(folder):
+            print(f"{user.name}\t{'teacher' if user.teacher else 'student'}")
+        return 0
+    if not args.name:
+        raise ConfigError(f"class {args.action} needs a NAME")
+    if args.action == "remove":
+        roster.remove(folder, args.name)
+        print(f"removed {args.name}")
+        return 0
+    password = roster.add(folder, args.name, teacher=args.teacher)
+    print(f"{args.name} ({'teacher' if args.teacher else 'student'}): password {password}\n"
+          f"Shown only now and stored only as a hash; `class add {args.name}` again makes a new one.")
+    return 0
+
+
 COMMANDS = {"train": cmd_train, "resume": cmd_resume, "list": cmd_list, "sample": cmd_sample,
             "interpolate": cmd_interpolate, "eval": cmd_eval, "datasets": cmd_datasets, "models": cmd_models,
-            "worker": cmd_worker}
+            "worker": cmd_worker, "class": cmd_class}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import torch
 
+from genlab.access import OverQuota, User, check_allowed, max_runs_per_student
 from genlab.atomic import remove_stale_temps, write_json_atomic
 from genlab.config import ConfigError, RunConfig, check_positive_lr, validate
 from genlab.lifecycle import (ACTIVE, LIVE, RESUMABLE, StateConflict, change, holding, process_alive,
                               process_start)
-from genlab.runs import Run, RunError, create_run, list_runs, open_run, read_json
+from genlab.runs import Run, RunError, RunSummary, create_run, list_runs, open_run, read_json
 
 __all__ = ["ACTIVE", "RESUMABLE", "cancel", "delete", "evaluation_running", "launch", "max_jobs", "reconcile",
            "resume", "schedule", "start_evaluation"]
@@ -47,6 +48,21 @@ def max_jobs() -> int:
         raise ConfigError(f"GENLAB_MAX_JOBS must be a whole number of at least 1 (runs trained at once), "
                           f"not {configured!r}")
     return int(configured)
+
+
+def worker_threads() -> int:
+    """torch's intra-op threads for one worker: the cores this process may use, less one left
+    to the app and the system, shared among the runs allowed at once; at least 1.
+    $GENLAB_WORKER_THREADS sets it outright. On 2 cores two threads per worker beside the
+    app made training 20-50x slower than one (docs/benchmarks.md, worker threads)."""
+    configured = os.environ.get("GENLAB_WORKER_THREADS", "").strip()
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            raise ConfigError(f"GENLAB_WORKER_THREADS must be a whole number of at least 1, not {configured!r}")
+        return int(configured)
+    # The cores this process may run on (Linux); elsewhere, all of them.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, (cores - 1) // max_jobs())
 
 
 @contextlib.contextmanager
@@ -92,15 +108,43 @@ def _start(run: Run, runs_dir: Path, gpu: int | None) -> None:
         change(run, expect=("starting",), owner=(None,), pid=pid, pgid=pid, pid_start=process_start(pid))
 
 
+def queued_at(s: RunSummary) -> float:
+    return s.status.get("queued_at") or s.status.get("created", 0)
+
+
+def fair_order(queued: list[RunSummary], others: list[RunSummary]) -> list[RunSummary]:
+    """The order queued runs should start in: round-robin across the users who launched them,
+    oldest first within a user. Each next run goes to the user with the fewest runs training
+    (`others` holds every run that is not queued), then to the one whose last run started
+    longest ago, then to the longest waiting; so ten runs from one student do not keep the
+    others waiting. Runs with no user count as one user."""
+    waiting: dict[str | None, list[RunSummary]] = {}
+    for s in sorted(queued, key=queued_at):
+        waiting.setdefault(s.status.get("user"), []).append(s)
+    training = {user: sum(o.state in LIVE and o.status.get("user") == user for o in others) for user in waiting}
+    last_start = {user: max((o.status.get("launched") or 0 for o in others if o.status.get("user") == user),
+                            default=0) for user in waiting}
+    order = []
+    while waiting:
+        user = min(waiting, key=lambda u: (training[u], last_start[u], queued_at(waiting[u][0])))
+        order.append(waiting[user].pop(0))
+        training[user] += 1
+        last_start[user] = time.time() + len(order)  # later than any start so far
+        if not waiting[user]:
+            del waiting[user]
+    return order
+
+
 def schedule(runs_dir: Path) -> list[str]:
-    """Start queued runs, oldest first, while there are free slots; return their ids."""
+    """Start queued runs in fair order (see fair_order) while there are free slots; return their ids."""
     started = []
     with queue_lock(runs_dir):
         limit = max_jobs()
+        worker_threads()  # a bad GENLAB_WORKER_THREADS is refused here, not in each worker
         summaries = [s for s in list_runs(runs_dir) if s.status]
         active = [s for s in summaries if s.state in LIVE]
-        queued = sorted((s for s in summaries if s.state == "queued"),
-                        key=lambda s: s.status.get("queued_at") or s.status.get("created", 0))
+        queued = fair_order([s for s in summaries if s.state == "queued"],
+                            [s for s in summaries if s.state != "queued"])
         n_gpus = torch.cuda.device_count()
         busy = {s.status.get("gpu") for s in active}
         for s in queued[: max(0, limit - len(active))]:
@@ -114,21 +158,39 @@ def schedule(runs_dir: Path) -> list[str]:
     return started
 
 
-def launch(config: RunConfig, runs_dir: Path) -> Run:
-    """Queue a new run and start it if a slot is free. A config that breaks a rule (a
-    learning rate <= 0, say) is refused with ConfigError, whatever sent it."""
+def launch(config: RunConfig, runs_dir: Path, user: User | None = None) -> Run:
+    """Queue a new run (launched by `user`, in a class) and start it if a slot is free. A
+    config that breaks a rule (a learning rate <= 0, say) is refused with ConfigError, and a
+    student at their limit of runs with OverQuota, whatever sent the request."""
     validate(config)
-    run = create_run(runs_dir, config, state="queued")
+    max_jobs()  # a bad setting is refused before a run is queued
+    worker_threads()
+    with queue_lock(runs_dir):  # two launches at once cannot both pass the quota
+        check_run_quota(runs_dir, user)
+        run = create_run(runs_dir, config, state="queued", **({"user": user.name} if user else {}))
     schedule(runs_dir)
     return run
 
 
-def cancel(runs_dir: Path, run_id: str) -> str:
+def check_run_quota(runs_dir: Path, user: User | None) -> None:
+    """OverQuota when a student already has their limit of queued or training runs."""
+    if user is None or user.teacher:
+        return
+    limit = max_runs_per_student()
+    mine = [s.run.id for s in list_runs(runs_dir) if s.state in ACTIVE and s.status.get("user") == user.name]
+    if len(mine) >= limit:
+        raise OverQuota(f"{user.name} already has {len(mine)} runs queued or training ({', '.join(mine)}); "
+                        f"the limit is {limit} per student: wait for one to finish, or cancel one on the Runs page")
+
+
+def cancel(runs_dir: Path, run_id: str, user: User | None = None) -> str:
     """Stop a run: a queued or starting one at once (a worker that has not yet taken its run
     never will); a running one by a STOP file and SIGTERM to its process group (it saves a
     checkpoint and ends as cancelled), escalated to SIGKILL by `reconcile` if it has not
-    ended after CANCEL_GRACE_S. Returns the state the run was cancelled from."""
+    ended after CANCEL_GRACE_S. Returns the state the run was cancelled from. In a class,
+    only the run's user or the teacher may (NotAllowed otherwise)."""
     run = open_run(runs_dir, run_id)
+    check_allowed(user, run, "cancel")
     for _ in range(3):  # the state may move on between reading it and changing it
         state = run.status()["state"]
         if state not in ACTIVE:
@@ -149,24 +211,30 @@ def cancel(runs_dir: Path, run_id: str) -> str:
     raise RunError(f"run {run_id} kept changing state; try again")
 
 
-def resume(runs_dir: Path, run_id: str, lr: float | None = None) -> None:
+def resume(runs_dir: Path, run_id: str, lr: float | None = None, user: User | None = None) -> None:
     """Queue a stopped run again; it continues from its checkpoint, with learning rate `lr`
-    when given (the discriminator's keeps its ratio to it)."""
+    when given (the discriminator's keeps its ratio to it). In a class, only the run's user
+    (within their limit of runs) or the teacher may."""
     run = open_run(runs_dir, run_id)
+    check_allowed(user, run, "resume")
     if lr is not None:
         check_positive_lr(lr)
-    try:
-        change(run, "queued", expect=RESUMABLE, error=None, cancel_requested=None, queued_at=time.time(),
-               pid=None, pgid=None, pid_start=None, lr_on_resume=lr)
-    except StateConflict as exc:
-        raise RunError(f"{exc}; only a {', '.join(RESUMABLE)} run can be resumed") from exc
+    with queue_lock(runs_dir):  # two requests at once cannot both pass the quota
+        check_run_quota(runs_dir, user)
+        try:
+            change(run, "queued", expect=RESUMABLE, error=None, cancel_requested=None, queued_at=time.time(),
+                   pid=None, pgid=None, pid_start=None, lr_on_resume=lr)
+        except StateConflict as exc:
+            raise RunError(f"{exc}; only a {', '.join(RESUMABLE)} run can be resumed") from exc
     run.stop_path.unlink(missing_ok=True)
     schedule(runs_dir)
 
 
-def delete(runs_dir: Path, run_id: str) -> None:
-    """Remove a run's directory; refused while it is queued or training, and for a demo run."""
+def delete(runs_dir: Path, run_id: str, user: User | None = None) -> None:
+    """Remove a run's directory; refused while it is queued or training, for a demo run, and
+    in a class for anyone but the run's user and the teacher."""
     run = open_run(runs_dir, run_id)
+    check_allowed(user, run, "delete")
     if run.is_demo:
         raise RunError(f"run {run_id} is a demo that ships with GenLab and is kept; "
                        "`make demo-checkpoints` remakes the demos")

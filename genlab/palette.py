@@ -17,4 +17,3 @@ def hex_colour(rgb: tuple[int, int, int]) -> str:
 ROLES = {"generated": GENERATED_RGB, "real": REAL_RGB, "walk": MARKED_RGB}
 REAL = hex_colour(REAL_RGB)
 GENERATED = hex_colour(GENERATED_RGB)
-MARKED = hex_colour(MARKED_RGB)

@@ -30,7 +30,8 @@ was asked for; launched and gpu when a worker is started; pid, pgid and pid_star
 process's start time, so a recycled pid is not mistaken for it) of the process that owns the
 run while it is starting or running; device and started when training starts; finished and
 error (why it failed, diverged or was interrupted) when it ends; cancel_requested while a
-cancel is pending; lr_history, the learning rates set on resume.
+cancel is pending; lr_history, the learning rates set on resume; user, the name of the
+class member who launched it (genlab.access; absent outside a class and in demo runs).
 
 Writers replace whole files atomically (genlab.atomic) or append whole lines; readers
 tolerate a torn last line and report a broken run instead of failing. A run id is a safe
@@ -60,7 +61,7 @@ STATUS_FIELDS: dict[str, tuple] = {
     "launched": (*_NUMBER, None), "gpu": (int, None), "pid": (int, None), "pgid": (int, None),
     "pid_start": (int, None), "device": (str, None), "started": (*_NUMBER, None),
     "finished": (*_NUMBER, None), "error": (str, None), "cancel_requested": (*_NUMBER, None),
-    "lr_history": (list,)}
+    "lr_history": (list,), "user": (str, None)}
 REQUIRED_STATUS = ("state", "step", "total_steps", "created")
 DATASET_FIELDS: dict[str, tuple] = {
     "name": (str,), "kind": (str,), "shape": (list,), "classes": (list, None), "source": (str,),

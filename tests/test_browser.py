@@ -208,3 +208,32 @@ def test_view_state_follows_clicks_into_the_url(demo_server):
         page.reload()
         expect(page.get_by_role("heading", name=LESSONS["gan-vs-vae"].title)).to_be_visible()
 
+
+
+def test_a_class_login_survives_a_reload_and_logging_out_ends_it(tmp_path, monkeypatch):
+    """#13: `make serve` asks every visitor to log in; the session is kept in a cookie."""
+    from playwright.sync_api import expect
+
+    from genlab import roster
+
+    password = roster.add(tmp_path / "runs", "amy")
+    monkeypatch.setenv("GENLAB_CLASS", "1")
+    with streamlit_server(tmp_path / "runs", tmp_path / "data", tmp_path / "streamlit.log") as url, \
+            chromium_page(height=900) as page:
+        page.goto(f"{url}/runs")
+        page.get_by_label("Name").fill("amy")
+        page.get_by_role("textbox", name="Password").fill("wrong")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_text("Wrong name or password.")).to_be_visible()
+        page.get_by_role("textbox", name="Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_text("Logged in as amy")).to_be_visible()
+        page.wait_for_timeout(1000)  # the cookie is set from the browser
+        page.reload()
+        expect(page.get_by_text("Logged in as amy")).to_be_visible()
+        expect(page.get_by_text("No runs yet. Launch one on the Train page.")).to_be_visible()  # still /runs
+        page.get_by_role("button", name="Log out").click()
+        expect(page.get_by_role("button", name="Log in")).to_be_visible()
+        page.wait_for_timeout(1000)
+        page.reload()
+        expect(page.get_by_role("button", name="Log in")).to_be_visible()

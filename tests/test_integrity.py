@@ -10,12 +10,13 @@ import sys
 import pytest
 
 from genlab import jobs
+from genlab.config import ConfigError
 from genlab.cli import main
 from genlab.lifecycle import TRANSITIONS, StateConflict, change, process_alive, process_start, this_process
 from genlab.runs import STATES, RunError, list_runs
 from genlab.statefile import load_state
 from genlab.train import Trainer
-from tests.conftest import ROOT, force_status, tiny_run
+from tests.conftest import ROOT, force_status, tiny_config, tiny_run
 from tests.pages import open_page
 
 # ---- the legal changes -------------------------------------------------------------------
@@ -153,6 +154,15 @@ def test_a_bad_max_jobs_is_one_clear_message_everywhere(runs_dir, monkeypatch, c
     at = open_page("home")
     assert [e.value for e in at.error] == [f"GenLab cannot start: GENLAB_MAX_JOBS must be a whole number of at "
                                            f"least 1 (runs trained at once), not '{value}'."]
+
+
+def test_a_bad_worker_thread_count_stops_the_app_and_the_queue_with_one_message(runs_dir, monkeypatch):
+    monkeypatch.setenv("GENLAB_WORKER_THREADS", "many")
+    message = "GENLAB_WORKER_THREADS must be a whole number of at least 1, not 'many'"
+    assert [e.value for e in open_page("home").error] == [f"GenLab cannot start: {message}."]
+    with pytest.raises(ConfigError, match=message):
+        jobs.launch(tiny_config(), runs_dir)
+    assert not list_runs(runs_dir)  # nothing queued that no worker could train
 
 
 def test_temporary_files_of_dead_processes_are_removed_and_live_ones_kept(runs_dir):

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from genlab import jobs
+from genlab.config import ConfigError
 from genlab.runs import RunError, list_runs, open_run
 from genlab.statefile import load_state
 from tests.conftest import force_status, tiny_config
@@ -78,6 +79,22 @@ def test_the_queue_respects_the_limit_and_moves_without_a_browser(runs_dir, monk
     assert most_active == 1
     finished = [r.status()["finished"] for r in runs]
     assert finished == sorted(finished)  # first in, first out
+    # Each worker trained with the threads its share of the machine allows (#13).
+    assert all(f"genlab worker: {jobs.worker_threads()} torch thread(s)" in r.log_path.read_text() for r in runs)
+
+
+@pytest.mark.parametrize("cores, max_jobs, threads", [(2, 1, 1), (1, 1, 1), (16, 1, 15), (16, 4, 3), (4, 8, 1)])
+def test_a_worker_leaves_a_core_to_the_app_and_shares_the_rest(monkeypatch, cores, max_jobs, threads):
+    """#13: on 2 cores a worker with torch's default two threads beside the app trained 20-50x
+    slower than with one."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)))
+    monkeypatch.setenv("GENLAB_MAX_JOBS", str(max_jobs))
+    assert jobs.worker_threads() == threads
+    monkeypatch.setenv("GENLAB_WORKER_THREADS", "3")
+    assert jobs.worker_threads() == 3
+    monkeypatch.setenv("GENLAB_WORKER_THREADS", "0")
+    with pytest.raises(ConfigError, match="GENLAB_WORKER_THREADS must be a whole number of at least 1"):
+        jobs.worker_threads()
 
 
 def test_cancel_a_queued_run_and_delete_rules(runs_dir, monkeypatch):

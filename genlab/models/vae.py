@@ -39,10 +39,10 @@ class Encoder(nn.Module):
 
 
 # The Gaussian decoder's scale sigma starts here, small beside the data (pixels in [0, 1],
-# toys of radius 2). Started at 1, a 2-D VAE on the ring explained every point as decoder
-# noise before its encoder carried any information: KL 0 and all samples at the origin
-# (posterior collapse) on every seed tried; from 0.1 it captured all 8 modes within 250
-# steps (docs/benchmarks.md, "The 2-D lab at its defaults").
+# toys a few units across). Started at 1, the 2-D lab's VAE on the ring (radius 1) explained
+# every point as decoder noise before its encoder carried any information: KL 0 and every
+# sample at the origin (posterior collapse) on both seeds tried; from 0.1 it captured all 8
+# modes within 250 steps on both (docs/benchmarks.md, "The 2-D lab at its defaults").
 INITIAL_SIGMA = 0.1
 
 

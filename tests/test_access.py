@@ -1,0 +1,217 @@
+"""A class on one server (#13): who may change which run, the per-student limit, and a
+queue that takes turns between students. The checks are genlab's, so every page and any
+crafted request meets them."""
+
+import json
+import time
+
+import pytest
+
+from genlab import jobs
+from genlab.access import ACCESS_LOG, NotAllowed, OverQuota, User
+from genlab.runs import create_run, list_runs
+from tests.conftest import tiny_config
+
+AMY, BEN, TEACHER = User("amy"), User("ben"), User("ms-lee", teacher=True)
+
+
+def made(runs_dir, state="completed", user=None, **fields):
+    return create_run(runs_dir, tiny_config(), state=state, **({"user": user} if user else {}), **fields)
+
+
+def refusals(runs_dir) -> list[dict]:
+    path = runs_dir / ACCESS_LOG
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_a_student_may_change_only_their_own_runs_and_is_logged_trying(runs_dir):
+    bens = made(runs_dir, user="ben")
+    for action, call in [("delete", lambda: jobs.delete(runs_dir, bens.id, user=AMY)),
+                         ("resume", lambda: jobs.resume(runs_dir, bens.id, user=AMY))]:
+        with pytest.raises(NotAllowed, match=f"amy may not {action} run {bens.id}: it is ben's"):
+            call()
+    assert bens.path.exists() and bens.status()["state"] == "completed"  # intact
+    assert [(r["user"], r["action"], r["target"]) for r in refusals(runs_dir)] == [
+        ("amy", "delete", bens.id), ("amy", "resume", bens.id)]
+    jobs.delete(runs_dir, bens.id, user=BEN)
+    assert not bens.path.exists()
+
+
+def test_the_teacher_may_change_any_run_and_nobodys_runs_are_the_teachers(runs_dir):
+    orphan, amys = made(runs_dir), made(runs_dir, user="amy")
+    with pytest.raises(NotAllowed, match="nobody's"):
+        jobs.delete(runs_dir, orphan.id, user=AMY)
+    jobs.delete(runs_dir, amys.id, user=TEACHER)
+    jobs.delete(runs_dir, orphan.id, user=TEACHER)
+    jobs.delete(runs_dir, made(runs_dir).id)  # no user at all: a laptop, the command line
+    assert not list_runs(runs_dir)
+
+
+def test_cancelling_another_students_run_is_refused_before_anything_changes(runs_dir):
+    bens = made(runs_dir, state="queued", user="ben")
+    with pytest.raises(NotAllowed):
+        jobs.cancel(runs_dir, bens.id, user=AMY)
+    assert bens.status()["state"] == "queued"
+    assert jobs.cancel(runs_dir, bens.id, user=BEN) == "queued"
+
+
+def test_a_student_at_the_limit_is_told_which_limit_and_how_to_free_room(runs_dir, monkeypatch):
+    monkeypatch.setattr(jobs, "schedule", lambda runs_dir: [])  # keep them queued: no workers here
+    monkeypatch.setenv("GENLAB_MAX_RUNS_PER_USER", "2")
+    first = jobs.launch(tiny_config(), runs_dir, user=AMY)
+    jobs.launch(tiny_config(), runs_dir, user=AMY)
+    assert first.status()["user"] == "amy"
+    with pytest.raises(OverQuota, match="amy already has 2 runs queued or training .* the limit is 2 per "
+                                        "student: wait for one to finish, or cancel one on the Runs page"):
+        jobs.launch(tiny_config(), runs_dir, user=AMY)
+    jobs.launch(tiny_config(), runs_dir, user=BEN)  # the limit is per student
+    jobs.launch(tiny_config(), runs_dir, user=TEACHER)  # and not the teacher's
+    jobs.launch(tiny_config(), runs_dir, user=TEACHER)
+    jobs.launch(tiny_config(), runs_dir, user=TEACHER)
+    assert len(list_runs(runs_dir)) == 6
+    stopped = made(runs_dir, state="cancelled", user="amy")
+    with pytest.raises(OverQuota):  # resuming counts too
+        jobs.resume(runs_dir, stopped.id, user=AMY)
+    assert stopped.status()["state"] == "cancelled"
+
+
+def test_the_queue_takes_turns_between_students(runs_dir):
+    for user, n in [("amy", 4), ("ben", 2), (None, 1), ("cat", 1)]:
+        for _ in range(n):
+            made(runs_dir, state="queued", user=user)
+    queued = [s for s in list_runs(runs_dir) if s.state == "queued"]
+    order = [s.status.get("user") for s in jobs.fair_order(queued, [])]
+    # amy queued first, but every user gets a turn before she gets a second
+    assert order[:4] == ["amy", "ben", None, "cat"] and order[4:] == ["amy", "ben", "amy", "amy"]
+
+
+def test_a_student_already_training_waits_behind_one_who_is_not(runs_dir):
+    made(runs_dir, state="queued", user="amy")
+    made(runs_dir, state="queued", user="ben")
+    training = made(runs_dir, state="running", user="amy")
+    summaries = {s.run.id: s for s in list_runs(runs_dir)}
+    queued = [s for s in summaries.values() if s.state == "queued"]
+    order = jobs.fair_order(queued, [summaries[training.id]])
+    assert [s.status["user"] for s in order] == ["ben", "amy"]
+
+
+@pytest.mark.slow  # real workers, one at a time
+def test_real_workers_start_in_turns(runs_dir, monkeypatch):
+    """One slot: amy queues three runs, then ben one; ben's starts second, not fourth."""
+    from tests.test_jobs import wait_for
+
+    monkeypatch.setenv("GENLAB_MAX_JOBS", "1")
+    monkeypatch.setenv("GENLAB_MAX_RUNS_PER_USER", "5")
+    runs = [jobs.launch(tiny_config(steps=30, seed=i), runs_dir, user=AMY) for i in range(3)]
+    runs.append(jobs.launch(tiny_config(steps=30), runs_dir, user=BEN))
+    wait_for(lambda: all(r.status()["state"] == "completed" for r in runs), timeout=120)
+    started = sorted(runs, key=lambda r: r.status()["started"])
+    assert [r.status()["user"] for r in started] == ["amy", "ben", "amy", "amy"]
+
+
+# ---- the roster -----------------------------------------------------------------------------
+
+def test_an_account_logs_in_with_its_password_which_is_stored_only_as_a_hash(runs_dir):
+    from genlab import roster
+
+    password = roster.add(runs_dir, "amy")
+    teacher_password = roster.add(runs_dir, "ms-lee", teacher=True)
+    assert password not in (runs_dir / roster.ROSTER).read_text()
+    assert roster.log_in(runs_dir, "amy", password) == AMY
+    assert roster.log_in(runs_dir, "ms-lee", teacher_password) == TEACHER
+    assert roster.members(runs_dir) == [AMY, TEACHER]
+
+
+def test_a_wrong_name_or_password_says_the_same_and_attempts_are_limited(runs_dir):
+    from genlab import roster
+
+    password = roster.add(runs_dir, "amy")
+    for name, guess in [("amy", "guess"), ("nobody", password)]:
+        with pytest.raises(roster.LoginRefused) as refused:
+            roster.log_in(runs_dir, name, guess)
+        assert str(refused.value) == "Wrong name or password."
+    now = time.time() + 3600  # an hour on: the wrong guess above has expired
+    for i in range(roster.MAX_FAILURES):
+        with pytest.raises(roster.LoginRefused, match="Wrong name or password"):
+            roster.log_in(runs_dir, "amy", f"guess {i}", now=now + i)
+    with pytest.raises(roster.LoginRefused, match="Too many wrong passwords for this name: try again in 10 min"):
+        roster.log_in(runs_dir, "amy", password, now=now + 10)  # even the right one, for now
+    assert roster.log_in(runs_dir, "amy", password, now=now + roster.LOCKOUT_S + 5) == AMY
+
+
+def test_the_class_command_adds_lists_and_removes_accounts(runs_dir, capsys):
+    from genlab import roster
+    from genlab.cli import main
+
+    assert main(["class", "add", "amy", "--runs-dir", str(runs_dir)]) == 0
+    password = capsys.readouterr().out.split("password ")[1].split()[0]
+    assert roster.log_in(runs_dir, "amy", password) == AMY
+    main(["class", "add", "ms-lee", "--teacher", "--runs-dir", str(runs_dir)])
+    capsys.readouterr()
+    main(["class", "list", "--runs-dir", str(runs_dir)])
+    assert capsys.readouterr().out == "amy\tstudent\nms-lee\tteacher\n"
+    main(["class", "remove", "amy", "--runs-dir", str(runs_dir)])
+    with pytest.raises(roster.LoginRefused):
+        roster.log_in(runs_dir, "amy", password)
+    with pytest.raises(SystemExit):
+        main(["class", "add", "Not A Name", "--runs-dir", str(runs_dir)])
+
+
+# ---- the app in class mode ----------------------------------------------------------------
+
+@pytest.fixture
+def class_server(runs_dir, monkeypatch):
+    """The app as `make serve` runs it: a roster with a teacher and two students."""
+    from genlab import roster
+
+    monkeypatch.setenv("GENLAB_CLASS", "1")
+    return {name: roster.add(runs_dir, name, teacher=name == "ms-lee") for name in ("ms-lee", "amy", "ben")}
+
+
+def logged_in(page: str, name: str, password: str, **params):
+    from tests.pages import open_page
+
+    at = open_page(page, **params)
+    at.text_input(key="login-name").input(name)
+    at.text_input(key="login-password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_a_class_server_shows_nothing_before_login_and_one_message_for_a_bad_one(class_server, runs_dir):
+    from tests.pages import open_page
+
+    made(runs_dir, user="ben")
+    at = open_page("runs")
+    assert [t.value for t in at.title] == ["GenLab"] and not at.dataframe  # only the login form
+    at = logged_in("runs", "amy", "not her password")
+    assert [e.value for e in at.error] == ["Wrong name or password."] and not at.dataframe
+    at = logged_in("runs", "amy", class_server["amy"])
+    assert at.title[0].value == "Runs" and at.dataframe[0].value.iloc[0]["user"] == "ben"
+
+
+def test_a_student_sees_another_students_run_without_its_controls(class_server, runs_dir):
+    bens = made(runs_dir, user="ben")
+    at = logged_in("runs", "amy", class_server["amy"], run=bens.id)
+    assert not [b for b in at.button if b.key in ("delete", "resume", "cancel")]
+    assert any("This is ben's run" in c.value for c in at.caption)
+    at = logged_in("runs", "ms-lee", class_server["ms-lee"], run=bens.id)
+    assert [b for b in at.button if b.key == "delete"]
+
+
+def test_a_session_token_finds_its_user_until_it_expires_or_the_account_goes(runs_dir):
+    from genlab import roster
+
+    roster.add(runs_dir, "amy")
+    token = roster.open_session(runs_dir, AMY, now=1000.0)
+    assert token not in (runs_dir / roster.ROSTER).read_text()  # only its digest is kept
+    assert roster.session_user(runs_dir, token, now=1001.0) == AMY
+    assert roster.session_user(runs_dir, token, now=1000.0 + roster.SESSION_S) is None
+    assert roster.session_user(runs_dir, "made-up", now=1001.0) is None
+    assert roster.session_user(runs_dir, None) is None
+    roster.close_session(runs_dir, token)
+    assert roster.session_user(runs_dir, token, now=1001.0) is None
+    token = roster.open_session(runs_dir, AMY)
+    roster.remove(runs_dir, "amy")
+    assert roster.session_user(runs_dir, token) is None
