@@ -6,10 +6,12 @@ import streamlit as st
 import torch
 
 from genlab import jobs
+from genlab.access import max_runs_per_student
 from genlab.config import ConfigError
 from genlab.device import describe, pick_device
 from genlab.overview import progress
 from genlab.runs import list_runs
+from genlab.uploads import quota_mb
 from app_pages.components.login import account_box, login_form, signed_in
 from app_pages.components.shared import PRESENTER_CSS, presenter_asked, runs_dir
 
@@ -28,9 +30,11 @@ def reconcile_on_start(path: str) -> list[str]:
     return jobs.reconcile(Path(path))
 
 
-try:  # a bad GENLAB_MAX_JOBS or GENLAB_WORKER_THREADS is one clear message, not a traceback on every page
+try:  # a bad setting (GENLAB_MAX_JOBS, ...) is one clear message, not a traceback on every page
     jobs.max_jobs()
     jobs.worker_threads()
+    max_runs_per_student()
+    quota_mb()
 except ConfigError as exc:
     st.error(f"GenLab cannot start: {exc}.")
     st.stop()

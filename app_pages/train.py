@@ -20,9 +20,9 @@ from genlab.models import VARIANTS
 from genlab.overview import folder_note
 from genlab.presets import fit_batch, make_config
 from genlab.train import check_config
-from genlab.uploads import UPLOAD_LIMIT_MB, store_upload
+from genlab.uploads import UPLOAD_LIMIT_MB, store_upload, upload_path
 from app_pages.components.login import current_user
-from app_pages.components.shared import dataset, runs_dir
+from app_pages.components.shared import dataset, runs_dir, uploaded_dataset
 
 LONG_RUN_S = 3600  # a run longer than this gets a warning before Launch
 
@@ -50,7 +50,8 @@ if name == "folder":
     if upload is None:
         st.info("Upload a .zip of PNG, JPEG, BMP or WebP images to train on them.")
         st.stop()
-    data_path = str(store_upload(upload.getvalue(), upload.name))
+    # Read from memory for now; written to disk (here) only when a run is launched on it.
+    data_path = str(upload_path(upload.getvalue(), upload.name, current_user()))
 else:
     ok, why = status[name]
     st.caption(f"{name}: {why}")
@@ -59,7 +60,10 @@ else:
         st.stop()
 
 try:
-    data = dataset(name, data_path, image_size, color)
+    if upload is not None:
+        data = uploaded_dataset(upload.file_id, upload.getvalue(), upload.name, image_size, color)
+    else:
+        data = dataset(name, None, image_size, color)
 except (DatasetError, DatasetUnavailable) as exc:
     st.error(f"{exc}.")
     st.stop()
@@ -134,6 +138,8 @@ else:
     show_estimate(config)
 if st.button("Launch", type="primary", key="launch", disabled=config is None):
     try:
+        if upload is not None:
+            store_upload(upload.getvalue(), upload.name, current_user())  # within the user's quota
         run = jobs.launch(config, runs_dir(), user=current_user())
     except ConfigError as exc:
         st.error(str(exc))

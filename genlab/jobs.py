@@ -25,6 +25,7 @@ import torch
 
 from genlab.access import OverQuota, User, check_allowed, max_runs_per_student
 from genlab.atomic import remove_stale_temps, write_json_atomic
+from genlab.uploads import remove_unused
 from genlab.config import ConfigError, RunConfig, check_positive_lr, validate
 from genlab.lifecycle import (ACTIVE, LIVE, RESUMABLE, StateConflict, change, holding, process_alive,
                               process_start)
@@ -231,8 +232,9 @@ def resume(runs_dir: Path, run_id: str, lr: float | None = None, user: User | No
 
 
 def delete(runs_dir: Path, run_id: str, user: User | None = None) -> None:
-    """Remove a run's directory; refused while it is queued or training, for a demo run, and
-    in a class for anyone but the run's user and the teacher."""
+    """Remove a run's directory, and its uploaded data when no other run uses it; refused
+    while it is queued or training, for a demo run, and in a class for anyone but the run's
+    user and the teacher."""
     run = open_run(runs_dir, run_id)
     check_allowed(user, run, "delete")
     if run.is_demo:
@@ -241,12 +243,18 @@ def delete(runs_dir: Path, run_id: str, user: User | None = None) -> None:
     if run.path.is_symlink() or run.path.resolve().parent != runs_dir.resolve():
         raise RunError(f"run {run_id} is not a folder inside {runs_dir}")
     try:
+        data_path = run.config().data.path
+    except RunError:  # a broken config: its data cannot be known
+        data_path = None
+    try:
         with holding(run, expect=(*RESUMABLE, "completed")):
             shutil.rmtree(run.path)
     except StateConflict as exc:
         raise RunError(f"{exc}: cancel it before deleting it") from exc
     except RunError:  # its status is unreadable: a broken run, which nothing trains
         shutil.rmtree(run.path)
+    if data_path:
+        remove_unused(data_path, {s.config.data.path for s in list_runs(runs_dir) if s.config})
 
 
 def reconcile(runs_dir: Path) -> list[str]:

@@ -1,16 +1,26 @@
 """A user's uploaded zip of images, kept under the data folder by its content hash and
-under the name the user gave it, so every message about it names the user's file."""
+under the name the user gave it, so every message about it names the user's file.
+
+An upload is read from memory while the user settles the settings (`load_zip_bytes`) and
+written to disk only when a run is launched on it (`store_upload`); in a class, into the
+user's own folder, within their quota. It is removed with the last run that used it
+(`remove_unused`).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
+from genlab.access import OverQuota, User
 from genlab.atomic import write_bytes_atomic
+from genlab.config import ConfigError
 from genlab.data import data_dir
 
 UPLOAD_LIMIT_MB = 200
+DEFAULT_QUOTA_MB = 500
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -21,11 +31,59 @@ def safe_name(filename: str) -> str:
     return f"{stem}.zip"
 
 
-def store_upload(raw: bytes, filename: str = "upload.zip") -> Path:
-    """Keep an uploaded zip as uploads/<sha256 prefix>/<safe file name> (the same bytes under
-    the same name are kept once); return its path."""
-    target = data_dir() / "uploads" / hashlib.sha256(raw).hexdigest()[:16] / safe_name(filename)
+def uploads_dir() -> Path:
+    return data_dir() / "uploads"
+
+
+def upload_path(raw: bytes, filename: str, user: User | None = None) -> Path:
+    """Where `store_upload` keeps these bytes: uploads/[<user>/]<sha256 prefix>/<safe name>."""
+    folder = uploads_dir() / user.name if user else uploads_dir()
+    return folder / hashlib.sha256(raw).hexdigest()[:16] / safe_name(filename)
+
+
+def quota_mb() -> int:
+    """A class member's upload space: $GENLAB_UPLOAD_QUOTA_MB, else 500."""
+    configured = os.environ.get("GENLAB_UPLOAD_QUOTA_MB", "").strip()
+    if not configured:
+        return DEFAULT_QUOTA_MB
+    if not configured.isdigit() or int(configured) < 1:
+        raise ConfigError(f"GENLAB_UPLOAD_QUOTA_MB must be a whole number of at least 1, not {configured!r}")
+    return int(configured)
+
+
+def used_bytes(user: User) -> int:
+    folder = uploads_dir() / user.name
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
+
+
+def store_upload(raw: bytes, filename: str = "upload.zip", user: User | None = None) -> Path:
+    """Keep an uploaded zip at `upload_path` (the same bytes under the same name are kept
+    once); return its path. A student past their quota gets OverQuota, and nothing is written."""
+    target = upload_path(raw, filename, user)
+    if target.exists():
+        return target
+    if user is not None and not user.teacher:
+        used, limit = used_bytes(user), quota_mb() * 2**20
+        if used + len(raw) > limit:
+            raise OverQuota(f"{user.name}'s uploads would take {(used + len(raw)) / 2**20:.0f} MB of the "
+                            f"{limit / 2**20:.0f} MB allowed per student: delete runs on uploads you no longer "
+                            "need (an upload goes with its last run)")
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        write_bytes_atomic(target, raw)
+    write_bytes_atomic(target, raw)
     return target
+
+
+def remove_unused(path: str | None, paths_in_use: set[str]) -> bool:
+    """Remove an uploaded file (and its emptied folders) when no run uses it any more;
+    anything outside the uploads folder is left alone. Returns whether it was removed."""
+    if not path or path in paths_in_use:
+        return False
+    target, root = Path(path).resolve(), uploads_dir().resolve()
+    if root not in target.parents or not target.is_file():
+        return False
+    target.unlink()
+    for folder in target.parents:
+        if folder == root or any(folder.iterdir()):
+            break
+        folder.rmdir()
+    return True

@@ -215,3 +215,64 @@ def test_a_session_token_finds_its_user_until_it_expires_or_the_account_goes(run
     token = roster.open_session(runs_dir, AMY)
     roster.remove(runs_dir, "amy")
     assert roster.session_user(runs_dir, token) is None
+
+
+# ---- uploads: stored on Launch, within a quota, gone with their last run -----------------------
+
+def zip_of_images(n: int = 12) -> bytes:
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w") as zf:
+        for i in range(n):
+            png = io.BytesIO()
+            Image.new("L", (8, 8), 20 * i).save(png, format="PNG")
+            zf.writestr(f"{'dark' if i < n // 2 else 'light'}/{i}.png", png.getvalue())
+    return raw.getvalue()
+
+
+def test_an_upload_read_from_memory_is_the_dataset_its_stored_file_gives(isolated_dirs):
+    import torch
+
+    from genlab.data.folder import load_folder, load_zip_bytes
+    from genlab.uploads import store_upload
+
+    raw = zip_of_images()
+    in_memory = load_zip_bytes(raw, "shapes.zip")
+    on_disk = load_folder(store_upload(raw, "shapes.zip"))
+    assert torch.equal(in_memory.x_train, on_disk.x_train) and in_memory.classes == on_disk.classes
+
+
+def test_a_students_uploads_stay_within_their_quota(isolated_dirs, monkeypatch):
+    from genlab.uploads import store_upload, upload_path, uploads_dir
+
+    monkeypatch.setenv("GENLAB_UPLOAD_QUOTA_MB", "1")
+    first = store_upload(b"x" * 700_000, "a.zip", AMY)
+    assert first.parent.parent == uploads_dir() / "amy"
+    with pytest.raises(OverQuota, match=r"amy's uploads would take 1 MB of the 1 MB allowed per student: "
+                                        r"delete runs on uploads you no longer need"):
+        store_upload(b"y" * 700_000, "b.zip", AMY)
+    assert not upload_path(b"y" * 700_000, "b.zip", AMY).exists()  # nothing written
+    assert store_upload(b"x" * 700_000, "a.zip", AMY) == first  # the same file again costs nothing
+    store_upload(b"y" * 700_000, "b.zip", BEN)  # a quota per student
+    store_upload(b"z" * 2_000_000, "c.zip", TEACHER)  # and none for the teacher
+
+
+def test_an_upload_goes_with_the_last_run_that_used_it(runs_dir, isolated_dirs):
+    from genlab.uploads import store_upload, uploads_dir
+
+    path = store_upload(zip_of_images(), "shapes.zip", AMY)
+    runs = [create_run(runs_dir, tiny_config("dcgan", "folder", path=str(path)), state="completed", user="amy")
+            for _ in range(2)]
+    elsewhere = isolated_dirs / "mine.zip"
+    elsewhere.write_bytes(b"PK")
+    by_hand = create_run(runs_dir, tiny_config("dcgan", "folder", path=str(elsewhere)), state="completed")
+    jobs.delete(runs_dir, runs[0].id, user=AMY)
+    assert path.exists()  # the other run still uses it
+    jobs.delete(runs_dir, runs[1].id, user=AMY)
+    assert not path.exists() and not (uploads_dir() / "amy").exists()
+    jobs.delete(runs_dir, by_hand.id)
+    assert elsewhere.exists()  # a folder of the user's own, not an upload: never removed

@@ -92,6 +92,7 @@ def test_upload_a_zip_of_images_and_train_on_it(server, tmp_path):
         steps.fill("30")
         steps.press("Enter")
         expect(page.get_by_text(re.compile("Estimated training time"))).to_be_visible()
+        assert not (tmp_path / "data" / "uploads").exists()  # read from memory until Launch (#13)
         page.get_by_role("button", name="Launch").click()
         page.wait_for_url(re.compile(r".*/runs\?run="))
         run_id = re.search(r"run=([^&]+)", page.url).group(1)

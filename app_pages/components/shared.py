@@ -12,11 +12,13 @@ import streamlit as st
 import torch
 
 from genlab.data import load_dataset
+from genlab.data.folder import load_zip_bytes
 from genlab.device import pick_device
 from genlab.models import GenerativeModel
 from genlab import overview
 from genlab.runs import Run, RunError, RunSummary, default_runs_dir, open_run
 from genlab.snapshots import load_model
+from genlab.uploads import safe_name
 from genlab.viz import picture, png_bytes
 
 
@@ -101,6 +103,12 @@ def model_at(run: Run, step: int | None = None) -> tuple[GenerativeModel, int]:
 @st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
 def dataset(name: str, path: str | None, image_size: int, color: str):
     return load_dataset(name, path=path, image_size=image_size, color=color)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading your images…")
+def uploaded_dataset(file_id: str, _raw: bytes, filename: str, image_size: int, color: str):
+    """An upload read from memory, by the uploader's file id (its bytes are not hashed)."""
+    return load_zip_bytes(_raw, safe_name(filename), image_size=image_size, color=color)
 
 
 def run_dataset(run: Run):

@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -48,32 +49,33 @@ def _check_member_name(name: str) -> PurePosixPath:
     return path
 
 
-def _zip_entries(archive: Path) -> Iterator[tuple[PurePosixPath, bytes | None]]:
-    """(name, bytes) of each file in the archive; any damage to the archive is a refusal."""
+def _zip_entries(archive: Path | BinaryIO, name: str) -> Iterator[tuple[PurePosixPath, bytes | None]]:
+    """(name, bytes) of each file in the archive (a file, or bytes in memory, called `name`
+    in messages); any damage to the archive is a refusal."""
     try:
         zf = zipfile.ZipFile(archive)
     except ZIP_ERRORS as exc:
-        raise DatasetError(f"{archive.name} is not a readable zip archive ({exc})") from exc
+        raise DatasetError(f"{name} is not a readable zip archive ({exc})") from exc
     with zf:
         members = [m for m in zf.infolist() if not m.is_dir()]
-        _check_zip_members(archive, members)
+        _check_zip_members(name, members)
         for m in members:
             try:
                 with zf.open(m) as f:
                     # Read at most the declared size (+1 to notice a lying header).
                     data = f.read(m.file_size + 1)
             except ZIP_ERRORS as exc:
-                raise DatasetError(f"refused: {archive.name} is damaged or unsupported at member "
+                raise DatasetError(f"refused: {name} is damaged or unsupported at member "
                                    f"{m.filename!r} ({exc}); make the zip again with plain deflate") from exc
             if len(data) != m.file_size:
-                raise DatasetError(f"refused: member {m.filename!r} of {archive.name} is not the size its "
+                raise DatasetError(f"refused: member {m.filename!r} of {name} is not the size its "
                                    f"header says ({len(data)} bytes read, {m.file_size} declared)")
             yield _check_member_name(m.filename), data
 
 
-def _check_zip_members(archive: Path, members: list[zipfile.ZipInfo]) -> None:
+def _check_zip_members(name: str, members: list[zipfile.ZipInfo]) -> None:
     if len(members) > MAX_FILES:
-        raise DatasetError(f"refused: {archive.name} holds {len(members)} files; the limit is {MAX_FILES}")
+        raise DatasetError(f"refused: {name} holds {len(members)} files; the limit is {MAX_FILES}")
     total = 0
     for m in members:
         _check_member_name(m.filename)
@@ -83,7 +85,7 @@ def _check_zip_members(archive: Path, members: list[zipfile.ZipInfo]) -> None:
             raise DatasetError(f"refused: archive member {m.filename!r} is encrypted")
         total += m.file_size
     if total > MAX_TOTAL_BYTES:
-        raise DatasetError(f"refused: {archive.name} expands to {total / 2**20:.0f} MiB; "
+        raise DatasetError(f"refused: {name} expands to {total / 2**20:.0f} MiB; "
                            f"the limit is {MAX_TOTAL_BYTES / 2**20:.0f} MiB")
 
 
@@ -197,7 +199,7 @@ def _entries(source: Path) -> Callable[[], Iterator[tuple[PurePosixPath, bytes |
     if source.is_dir():
         return lambda: _folder_entries(source)
     if source.is_file() and source.suffix.lower() == ".zip":
-        return lambda: _zip_entries(source)
+        return lambda: _zip_entries(source, source.name)
     raise DatasetError(f"{source} is neither a folder nor a .zip file of images")
 
 
@@ -206,18 +208,28 @@ def load_folder(path: str | os.PathLike, image_size: int = 28, color: str = "gre
     """Load a folder or a .zip of images as a dataset (see the module docstring): a first
     pass reads the headers and checks the budgets, a second decodes."""
     source = Path(path)
+    return _load(_entries(source), source.name, str(source), image_size, color, seed)
+
+
+def load_zip_bytes(raw: bytes, name: str, image_size: int = 28, color: str = "grey", seed: int = 0) -> Dataset:
+    """A zip of images held in memory (an upload not yet stored), loaded as `load_folder`
+    would load the same file from disk; messages call it `name`."""
+    return _load(lambda: _zip_entries(io.BytesIO(raw), name), name, name, image_size, color, seed)
+
+
+def _load(entries: Callable[[], Iterator[tuple[PurePosixPath, bytes | None]]], name: str, source: str,
+          image_size: int, color: str, seed: int) -> Dataset:
     if image_size not in (28, 32, 64):
         raise DatasetError(f"image size must be 28, 32 or 64, not {image_size}")
     if color not in ("grey", "rgb"):
         raise DatasetError(f"color must be grey or rgb, not {color!r}")
-    entries = _entries(source)
     mode = "L" if color == "grey" else "RGB"
     survey = _survey(entries())
-    _check_budget(survey, image_size, 1 if mode == "L" else 3, source.name)
+    _check_budget(survey, image_size, 1 if mode == "L" else 3, name)
     images, names = _decode_all(entries(), survey, image_size, mode)
     skipped = survey.skipped + survey.too_large
     if len(images) < 2:
-        raise DatasetError(f"found {len(images)} readable images in {source.name} ({skipped} files skipped, "
+        raise DatasetError(f"found {len(images)} readable images in {name} ({skipped} files skipped, "
                            f"{survey.too_large} of them over {MAX_PIXELS / 1e6:.0f} megapixels); at least 2 "
                            f"are needed, as {', '.join(sorted(EXTENSIONS))}")
     x = torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255.0)
@@ -231,5 +243,5 @@ def load_folder(path: str | os.PathLike, image_size: int = 28, color: str = "gre
     test, train = order[:n_test], order[n_test:]
     return Dataset(name="folder", kind="images", x_train=x[train],
                    y_train=y[train] if y is not None else None, x_test=x[test],
-                   y_test=y[test] if y is not None else None, classes=classes, source=str(source),
+                   y_test=y[test] if y is not None else None, classes=classes, source=source,
                    notes={"skipped": skipped, "too_large": survey.too_large, "images": len(x)})
