@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.config import ConfigError
+from genlab.config import ConfigError, env_count
 from genlab.runs import Run, RunError
 
 ACCESS_LOG = ".access.log"
@@ -69,9 +68,4 @@ def log_refusal(runs_dir: Path, user: User, action: str, target: str) -> None:
 
 def max_runs_per_student() -> int:
     """Active or queued runs a student may have at once: $GENLAB_MAX_RUNS_PER_USER, else 2."""
-    configured = os.environ.get("GENLAB_MAX_RUNS_PER_USER", "").strip()
-    if not configured:
-        return DEFAULT_MAX_RUNS
-    if not configured.isdigit() or int(configured) < 1:
-        raise ConfigError(f"GENLAB_MAX_RUNS_PER_USER must be a whole number of at least 1, not {configured!r}")
-    return int(configured)
+    return env_count("GENLAB_MAX_RUNS_PER_USER", DEFAULT_MAX_RUNS)

@@ -26,7 +26,7 @@ import torch
 from genlab.access import OverQuota, User, check_allowed, max_runs_per_student
 from genlab.atomic import remove_stale_temps, write_json_atomic
 from genlab.uploads import remove_unused
-from genlab.config import ConfigError, RunConfig, check_positive_lr, validate
+from genlab.config import RunConfig, check_positive_lr, env_count, validate
 from genlab.lifecycle import (ACTIVE, LIVE, RESUMABLE, StateConflict, change, holding, process_alive,
                               process_start)
 from genlab.runs import Run, RunError, RunSummary, create_run, list_runs, open_run, read_json
@@ -42,28 +42,18 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 def max_jobs() -> int:
     """How many runs train at once: $GENLAB_MAX_JOBS, else one per GPU, else one."""
-    configured = os.environ.get("GENLAB_MAX_JOBS", "").strip()
-    if not configured:
-        return max(1, torch.cuda.device_count())
-    if not configured.isdigit() or int(configured) < 1:
-        raise ConfigError(f"GENLAB_MAX_JOBS must be a whole number of at least 1 (runs trained at once), "
-                          f"not {configured!r}")
-    return int(configured)
+    return env_count("GENLAB_MAX_JOBS", max(1, torch.cuda.device_count()), "runs trained at once")
 
 
 def worker_threads() -> int:
     """torch's intra-op threads for one worker: the cores this process may use, less one left
     to the app and the system, shared among the runs allowed at once; at least 1.
-    $GENLAB_WORKER_THREADS sets it outright. On 2 cores two threads per worker beside the
-    app made training 20-50x slower than one (docs/benchmarks.md, worker threads)."""
-    configured = os.environ.get("GENLAB_WORKER_THREADS", "").strip()
-    if configured:
-        if not configured.isdigit() or int(configured) < 1:
-            raise ConfigError(f"GENLAB_WORKER_THREADS must be a whole number of at least 1, not {configured!r}")
-        return int(configured)
+    $GENLAB_WORKER_THREADS sets it outright. On 2 cores, with one more torch process beside
+    the app, two threads per worker trained 3-11x slower than one (docs/benchmarks.md,
+    worker threads)."""
     # The cores this process may run on (Linux); elsewhere, all of them.
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, (cores - 1) // max_jobs())
+    return env_count("GENLAB_WORKER_THREADS", max(1, (cores - 1) // max_jobs()))
 
 
 @contextlib.contextmanager

@@ -10,13 +10,12 @@ user's own folder, within their quota. It is removed with the last run that used
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
 from genlab.access import OverQuota, User
 from genlab.atomic import write_bytes_atomic
-from genlab.config import ConfigError
+from genlab.config import env_count
 from genlab.data import data_dir
 
 UPLOAD_LIMIT_MB = 200
@@ -43,12 +42,7 @@ def upload_path(raw: bytes, filename: str, user: User | None = None) -> Path:
 
 def quota_mb() -> int:
     """A class member's upload space: $GENLAB_UPLOAD_QUOTA_MB, else 500."""
-    configured = os.environ.get("GENLAB_UPLOAD_QUOTA_MB", "").strip()
-    if not configured:
-        return DEFAULT_QUOTA_MB
-    if not configured.isdigit() or int(configured) < 1:
-        raise ConfigError(f"GENLAB_UPLOAD_QUOTA_MB must be a whole number of at least 1, not {configured!r}")
-    return int(configured)
+    return env_count("GENLAB_UPLOAD_QUOTA_MB", DEFAULT_QUOTA_MB)
 
 
 def used_bytes(user: User) -> int:
