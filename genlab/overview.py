@@ -1,14 +1,16 @@
 """What the views say about runs at a glance: progress and time, the runs worth looking at,
-and the fairest GAN/VAE pair to compare."""
+the fairest GAN/VAE pair to compare, and a class's runs as one table and one experiment."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genlab.runs import RunSummary, list_runs
+from genlab.config import RunConfig
+from genlab.runs import RunError, RunSummary, list_runs
 
 
 @dataclass(frozen=True)
@@ -74,3 +76,41 @@ def folder_note(info: dict[str, Any]) -> str:
     parts = [f"{skipped - too_large} not a readable image"] if skipped > too_large else []
     parts += [f"{too_large} too large"] if too_large else []
     return used + f"; {skipped} file(s) skipped: " + ", ".join(parts) + "."
+
+
+# What the class experiment plot can put on its axes: a run's setting, and a metric.
+SETTINGS: dict[str, Callable[[RunConfig], Any]] = {
+    "beta": lambda c: c.model.beta,
+    "learning rate": lambda c: c.optim.lr,
+    "latent size": lambda c: c.model.latent_dim,
+    "loss": lambda c: c.model.loss,
+}
+CLASS_METRICS = ("fid", "recall", "precision", "elbo")
+
+
+def class_row(s: RunSummary) -> dict[str, Any]:
+    """A run as the class view lists it: who, what, how far, and the headline numbers of its
+    latest evaluation (None where it has none, or its eval.json is broken)."""
+    try:
+        evaluations = s.run.evaluations()
+    except RunError:
+        evaluations = []
+    latest = evaluations[-1] if evaluations else {}
+    user = s.status.get("user") or ("demo" if s.run.is_demo else "-")
+    return {"run": s.run.id, "user": user, "model": s.config.model.variant,
+            "dataset": s.config.data.name, "state": s.state, "step": progress(s.status).step,
+            **{m: latest.get(m) for m in CLASS_METRICS}}
+
+
+def experiment_points(summaries: list[RunSummary], variant: str, dataset: str, setting: str,
+                      metric: str) -> list[dict[str, Any]]:
+    """The class experiment: every evaluated run of one model on one dataset, as a point
+    (the run's `setting`, its latest `metric`), with the run and its user."""
+    points = []
+    for s in summaries:
+        if s.error or (s.config.model.variant, s.config.data.name) != (variant, dataset):
+            continue
+        row = class_row(s)
+        if row[metric] is not None:
+            points.append({"x": SETTINGS[setting](s.config), "y": row[metric], "run": row["run"], "user": row["user"]})
+    return points

@@ -238,3 +238,15 @@ def test_a_class_login_survives_a_reload_and_logging_out_ends_it(tmp_path, monke
         page.wait_for_timeout(1000)
         page.reload()
         expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+
+def test_a_point_of_the_class_experiment_opens_its_run(demo_server):
+    from playwright.sync_api import expect
+
+    with chromium_page(height=2400) as page:
+        page.goto(f"{demo_server}/class_view?setting=beta&metric=fid")
+        point = page.locator(".js-plotly-plot .scatterlayer .point").first
+        expect(point).to_be_visible(timeout=60_000)
+        box = point.bounding_box()  # Plotly's drag layer lies over the points: click where one is
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_url(re.compile(r".*/runs\?run=demo-(beta4-)?vae-fashion"), timeout=30_000)

@@ -122,3 +122,15 @@ def test_a_small_upload_gets_a_batch_that_fits():
     assert fit_batch(config, 108).optim.batch_size == 108
     assert fit_batch(config, 5000) is config
     assert fit_batch(make_config("pacgan2", "ring"), 101).optim.batch_size == 100  # a multiple of pack 2
+
+
+def test_the_class_experiment_puts_each_evaluated_run_at_its_setting_and_metric(demos_dir):
+    from genlab.overview import experiment_points
+
+    summaries = list_runs(demos_dir)
+    points = experiment_points(summaries, "conv-vae", "fashion-mnist", "beta", "fid")
+    fids = {s.run.id: s.run.evaluations()[-1]["fid"] for s in summaries}
+    assert sorted((p["x"], p["y"], p["run"]) for p in points) == [
+        (1.0, fids["demo-vae-fashion"], "demo-vae-fashion"), (4.0, fids["demo-beta4-vae-fashion"], "demo-beta4-vae-fashion")]
+    assert {p["user"] for p in points} == {"demo"}
+    assert experiment_points(summaries, "dcgan", "fashion-mnist", "latent size", "elbo") == []  # a GAN has no ELBO

@@ -142,3 +142,14 @@ def test_the_two_gaussian_kl_sliders_are_kept_in_the_link(demo_app):
     assert at.slider(key="kl-mp").value == 1.5 and at.slider(key="kl-sq").value == 0.5
     shown = {m.label: m.value for m in at.metric}
     assert shown["KL(p‖q), closed form"] == f"{gaussian_kl(Gaussian(1.5, 1.0), Gaussian(1.0, 0.5)):.4f}"
+
+
+def test_the_class_view_sorts_by_a_metric_and_spotlights_a_run(demo_app):
+    at = demo_app("class_view", sort="fid", datasets="fashion-mnist")
+    at.multiselect(key="datasets").set_value(["fashion-mnist"]).run()
+    cards = [c.value for c in at.caption if c.value.startswith("**")]
+    fids = [float(c.split("fid ")[1].split(",")[0]) for c in cards]
+    assert len(cards) == 4 and fids == sorted(fids)  # best (lowest) FID first
+    at.selectbox(key="spotlight").set_value("demo-dcgan-fashion").run()
+    assert at.subheader[0].value == "demo: dcgan on fashion-mnist"
+    assert len(at.get("plotly_chart")) == 1  # the class experiment
