@@ -7,47 +7,43 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from genlab.overview import CLASS_METRICS, SETTINGS, class_row, experiment_points
-from genlab.runs import list_runs, open_run
+from genlab.runs import list_runs
 from app_pages.components.shared import guard, runs_dir
 
 # How each metric sorts best-first.
 BEST_FIRST = {"fid": False, "recall": True, "precision": True, "elbo": True}
 
 
-def spotlight(run_id: str) -> None:
+def spotlight(row: dict) -> None:
     """One run's latest picture across the page, for the projector."""
-    run = open_run(runs_dir(), run_id)
-    steps = run.snapshot_steps()
-    row = class_row(next(s for s in list_runs(runs_dir()) if s.run.id == run_id))
     st.subheader(f"{row['user']}: {row['model']} on {row['dataset']}")
-    if steps and run.snapshot_path(steps[-1], ".png").exists():
-        st.image(str(run.snapshot_path(steps[-1], ".png")), width="stretch",
-                 caption=f"{run_id}, step {steps[-1]:,}" + (f", FID {row['fid']:.1f}" if row["fid"] else ""))
+    if row["picture"]:
+        step, picture = row["picture"]
+        st.image(str(picture), width="stretch",
+                 caption=f"{row['run']}, step {step:,}" + (f", FID {row['fid']:.1f}" if row["fid"] else ""))
 
 
 def gallery(rows: list[dict], per_row: int = 4) -> None:
     """The runs' latest sample grids, a few to a row, each with its user and numbers."""
     for start in range(0, len(rows), per_row):
         for col, row in zip(st.columns(per_row), rows[start:start + per_row]):
-            run = open_run(runs_dir(), row["run"])
-            steps = run.snapshot_steps()
-            if steps and run.snapshot_path(steps[-1], ".png").exists():
-                col.image(str(run.snapshot_path(steps[-1], ".png")), width="stretch")
+            if row["picture"]:
+                col.image(str(row["picture"][1]), width="stretch")
             numbers = ", ".join(f"{m} {row[m]:.3g}" for m in CLASS_METRICS if row[m] is not None)
             col.caption(f"**{row['user']}** · {row['model']} on {row['dataset']} · {row['state']}"
                         + (f" · {numbers}" if numbers else "") + f"  \n{row['run']}")
 
 
-def experiment(summaries) -> None:
+def experiment(rows: list[dict]) -> None:
     """A setting against a metric, one point per run of one model and dataset; a click on
     a point opens its run."""
     st.subheader("The class experiment")
-    pairs = sorted({(s.config.model.variant, s.config.data.name) for s in summaries if not s.error})
+    pairs = sorted({(r["model"], r["dataset"]) for r in rows})
     c1, c2, c3 = st.columns(3)
     pair = c1.selectbox("Model and dataset", pairs, format_func=lambda p: f"{p[0]} on {p[1]}", key="pair")
     setting = c2.selectbox("Setting", list(SETTINGS), key="setting", bind="query-params")
     metric = c3.selectbox("Metric", CLASS_METRICS, key="metric", bind="query-params")
-    points = experiment_points(summaries, *pair, setting, metric)
+    points = experiment_points(rows, *pair, setting, metric)
     if not points:
         st.info(f"No evaluated run of {pair[0]} on {pair[1]} yet: evaluate one on the Runs page.")
         return
@@ -63,15 +59,14 @@ def experiment(summaries) -> None:
 
 def page() -> None:
     st.title("Class")
-    summaries = list_runs(runs_dir())
-    rows = [class_row(s) for s in summaries if not s.error]
+    rows = [class_row(s) for s in list_runs(runs_dir()) if not s.error]
     if not rows:
         st.info("No runs yet.")
         return
     picked = st.selectbox("Spotlight (for the projector)", [None] + [r["run"] for r in rows], key="spotlight",
                           bind="query-params", format_func=lambda r: "none" if r is None else r)
     if picked:
-        spotlight(picked)
+        spotlight(next(r for r in rows if r["run"] == picked))
     c1, c2, c3 = st.columns(3)
     models = c1.multiselect("Models", sorted({r["model"] for r in rows}), key="models")
     datasets = c2.multiselect("Datasets", sorted({r["dataset"] for r in rows}), key="datasets")
@@ -82,7 +77,7 @@ def page() -> None:
                         reverse=BEST_FIRST[order])
         shown = scored + [r for r in shown if r[order] is None]
     gallery(shown)
-    experiment(summaries)
+    experiment(rows)
 
 
 guard(page)

@@ -124,12 +124,11 @@ def detail() -> None:
 def latest_samples() -> None:
     """The newest snapshot's sample grid (it follows training), and what became of a
     user's files."""
-    steps = run.snapshot_steps()
     if config.data.name == "folder" and run.dataset_path.exists():
         st.caption(folder_note(run.dataset_info()))
-    picture = run.snapshot_path(steps[-1], ".png") if steps else None
-    if picture is not None and picture.exists():
-        st.image(str(picture), caption=f"Samples at step {steps[-1]:,} (the latest snapshot)", width=360)
+    latest = run.latest_picture()
+    if latest:
+        st.image(str(latest[1]), caption=f"Samples at step {latest[0]:,} (the latest snapshot)", width=360)
 
 
 def evaluation() -> None:

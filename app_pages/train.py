@@ -20,9 +20,9 @@ from genlab.models import VARIANTS
 from genlab.overview import folder_note
 from genlab.presets import fit_batch, make_config
 from genlab.train import check_config
-from genlab.uploads import UPLOAD_LIMIT_MB, store_upload
+from genlab.uploads import UPLOAD_LIMIT_MB, store_upload, upload_path
 from app_pages.components.login import current_user
-from app_pages.components.shared import dataset, runs_dir, upload_target, uploaded_dataset
+from app_pages.components.shared import dataset, runs_dir, upload_content_id, uploaded_dataset
 
 LONG_RUN_S = 3600  # a run longer than this gets a warning before Launch
 
@@ -51,8 +51,8 @@ if name == "folder":
         st.info("Upload a .zip of PNG, JPEG, BMP or WebP images to train on them.")
         st.stop()
     # Read from memory for now; written to disk (here) only when a run is launched on it.
-    user = current_user()
-    data_path = str(upload_target(upload.file_id, upload.getvalue(), upload.name, user and user.name, user))
+    content = upload_content_id(upload.file_id, upload.getvalue())
+    data_path = str(upload_path(content, upload.name, current_user()))
 else:
     ok, why = status[name]
     st.caption(f"{name}: {why}")

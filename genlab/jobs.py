@@ -25,14 +25,14 @@ import torch
 
 from genlab.access import OverQuota, User, check_allowed, max_runs_per_student
 from genlab.atomic import remove_stale_temps, write_json_atomic
-from genlab.uploads import remove_unused
 from genlab.config import RunConfig, check_positive_lr, env_count, validate
 from genlab.lifecycle import (ACTIVE, LIVE, RESUMABLE, StateConflict, change, holding, process_alive,
                               process_start)
 from genlab.runs import Run, RunError, RunSummary, create_run, list_runs, open_run, read_json
+from genlab.uploads import remove_unused
 
-__all__ = ["ACTIVE", "RESUMABLE", "cancel", "delete", "evaluation_running", "launch", "max_jobs", "reconcile",
-           "resume", "schedule", "start_evaluation"]
+__all__ = ["ACTIVE", "RESUMABLE", "cancel", "check_run_quota", "delete", "evaluation_running", "fair_order",
+           "launch", "max_jobs", "reconcile", "resume", "schedule", "start_evaluation", "worker_threads"]
 
 CANCEL_GRACE_S = 10.0  # after SIGTERM, how long a worker has to save and exit before SIGKILL
 # A run left starting with no worker pid (its launcher died before writing it) is given up after this.
@@ -115,12 +115,14 @@ def fair_order(queued: list[RunSummary], others: list[RunSummary]) -> list[RunSu
     training = {user: sum(o.state in LIVE and o.status.get("user") == user for o in others) for user in waiting}
     last_start = {user: max((o.status.get("launched") or 0 for o in others if o.status.get("user") == user),
                             default=0) for user in waiting}
+    turn = max([0, *last_start.values()])  # each pick below counts as later than every start so far
     order = []
     while waiting:
         user = min(waiting, key=lambda u: (training[u], last_start[u], queued_at(waiting[u][0])))
         order.append(waiting[user].pop(0))
         training[user] += 1
-        last_start[user] = time.time() + len(order)  # later than any start so far
+        turn += 1
+        last_start[user] = turn
         if not waiting[user]:
             del waiting[user]
     return order

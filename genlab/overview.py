@@ -89,8 +89,9 @@ CLASS_METRICS = ("fid", "recall", "precision", "elbo")
 
 
 def class_row(s: RunSummary) -> dict[str, Any]:
-    """A run as the class view lists it: who, what, how far, and the headline numbers of its
-    latest evaluation (None where it has none, or its eval.json is broken)."""
+    """A run as the class view lists it: who, what, how far, its newest picture (step and
+    path, or None), its config, and the headline numbers of its latest evaluation (None
+    where it has none, or its eval.json is broken)."""
     try:
         evaluations = s.run.evaluations()
     except RunError:
@@ -99,18 +100,13 @@ def class_row(s: RunSummary) -> dict[str, Any]:
     user = s.status.get("user") or ("demo" if s.run.is_demo else "-")
     return {"run": s.run.id, "user": user, "model": s.config.model.variant,
             "dataset": s.config.data.name, "state": s.state, "step": progress(s.status).step,
-            **{m: latest.get(m) for m in CLASS_METRICS}}
+            "picture": s.run.latest_picture(), "config": s.config, **{m: latest.get(m) for m in CLASS_METRICS}}
 
 
-def experiment_points(summaries: list[RunSummary], variant: str, dataset: str, setting: str,
+def experiment_points(rows: list[dict[str, Any]], variant: str, dataset: str, setting: str,
                       metric: str) -> list[dict[str, Any]]:
-    """The class experiment: every evaluated run of one model on one dataset, as a point
-    (the run's `setting`, its latest `metric`), with the run and its user."""
-    points = []
-    for s in summaries:
-        if s.error or (s.config.model.variant, s.config.data.name) != (variant, dataset):
-            continue
-        row = class_row(s)
-        if row[metric] is not None:
-            points.append({"x": SETTINGS[setting](s.config), "y": row[metric], "run": row["run"], "user": row["user"]})
-    return points
+    """The class experiment: every evaluated run (a `class_row`) of one model on one dataset,
+    as a point (the run's `setting`, its latest `metric`), with the run and its user."""
+    return [{"x": SETTINGS[setting](row["config"]), "y": row[metric], "run": row["run"], "user": row["user"]}
+            for row in rows
+            if (row["model"], row["dataset"]) == (variant, dataset) and row[metric] is not None]

@@ -223,6 +223,12 @@ class Run:
     def snapshot_path(self, step: int, suffix: str = ".safetensors") -> Path:
         return self.snapshots_dir / f"step_{step:07d}{suffix}"
 
+    def latest_picture(self) -> tuple[int, Path] | None:
+        """The newest snapshot's step and its sample picture, or None when there is none yet."""
+        steps = self.snapshot_steps()
+        picture = self.snapshot_path(steps[-1], ".png") if steps else None
+        return (steps[-1], picture) if picture is not None and picture.exists() else None
+
     def request_stop(self) -> None:
         self.stop_path.touch()
 

@@ -34,10 +34,16 @@ def uploads_dir() -> Path:
     return data_dir() / "uploads"
 
 
-def upload_path(raw: bytes, filename: str, user: User | None = None) -> Path:
-    """Where `store_upload` keeps these bytes: uploads/[<user>/]<sha256 prefix>/<safe name>."""
+def content_id(raw: bytes) -> str:
+    """An upload's name for its content: the start of its SHA-256."""
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def upload_path(content: str, filename: str, user: User | None = None) -> Path:
+    """Where `store_upload` keeps the bytes with this `content_id`:
+    uploads/[<user>/]<content id>/<safe name>."""
     folder = uploads_dir() / user.name if user else uploads_dir()
-    return folder / hashlib.sha256(raw).hexdigest()[:16] / safe_name(filename)
+    return folder / content / safe_name(filename)
 
 
 def quota_mb() -> int:
@@ -53,7 +59,7 @@ def used_bytes(user: User) -> int:
 def store_upload(raw: bytes, filename: str = "upload.zip", user: User | None = None) -> Path:
     """Keep an uploaded zip at `upload_path` (the same bytes under the same name are kept
     once); return its path. A student past their quota gets OverQuota, and nothing is written."""
-    target = upload_path(raw, filename, user)
+    target = upload_path(content_id(raw), filename, user)
     if target.exists():
         return target
     if user is not None and not user.teacher:

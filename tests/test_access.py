@@ -247,7 +247,7 @@ def test_an_upload_read_from_memory_is_the_dataset_its_stored_file_gives(isolate
 
 
 def test_a_students_uploads_stay_within_their_quota(isolated_dirs, monkeypatch):
-    from genlab.uploads import store_upload, upload_path, uploads_dir
+    from genlab.uploads import content_id, store_upload, upload_path, uploads_dir
 
     monkeypatch.setenv("GENLAB_UPLOAD_QUOTA_MB", "1")
     first = store_upload(b"x" * 700_000, "a.zip", AMY)
@@ -255,7 +255,7 @@ def test_a_students_uploads_stay_within_their_quota(isolated_dirs, monkeypatch):
     with pytest.raises(OverQuota, match=r"amy's uploads would take 1 MB of the 1 MB allowed per student: "
                                         r"delete runs on uploads you no longer need"):
         store_upload(b"y" * 700_000, "b.zip", AMY)
-    assert not upload_path(b"y" * 700_000, "b.zip", AMY).exists()  # nothing written
+    assert not upload_path(content_id(b"y" * 700_000), "b.zip", AMY).exists()  # nothing written
     assert store_upload(b"x" * 700_000, "a.zip", AMY) == first  # the same file again costs nothing
     store_upload(b"y" * 700_000, "b.zip", BEN)  # a quota per student
     store_upload(b"z" * 2_000_000, "c.zip", TEACHER)  # and none for the teacher

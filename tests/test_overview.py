@@ -125,12 +125,13 @@ def test_a_small_upload_gets_a_batch_that_fits():
 
 
 def test_the_class_experiment_puts_each_evaluated_run_at_its_setting_and_metric(demos_dir):
-    from genlab.overview import experiment_points
+    from genlab.overview import class_row, experiment_points
 
     summaries = list_runs(demos_dir)
-    points = experiment_points(summaries, "conv-vae", "fashion-mnist", "beta", "fid")
+    rows = [class_row(s) for s in summaries]
+    points = experiment_points(rows, "conv-vae", "fashion-mnist", "beta", "fid")
     fids = {s.run.id: s.run.evaluations()[-1]["fid"] for s in summaries}
     assert sorted((p["x"], p["y"], p["run"]) for p in points) == [
         (1.0, fids["demo-vae-fashion"], "demo-vae-fashion"), (4.0, fids["demo-beta4-vae-fashion"], "demo-beta4-vae-fashion")]
     assert {p["user"] for p in points} == {"demo"}
-    assert experiment_points(summaries, "dcgan", "fashion-mnist", "latent size", "elbo") == []  # a GAN has no ELBO
+    assert experiment_points(rows, "dcgan", "fashion-mnist", "latent size", "elbo") == []  # a GAN has no ELBO

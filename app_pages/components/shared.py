@@ -18,7 +18,7 @@ from genlab.models import GenerativeModel
 from genlab import overview
 from genlab.runs import Run, RunError, RunSummary, default_runs_dir, open_run
 from genlab.snapshots import load_model
-from genlab.uploads import safe_name, upload_path
+from genlab.uploads import content_id, safe_name
 from genlab.viz import picture, png_bytes
 
 
@@ -111,11 +111,11 @@ def uploaded_dataset(file_id: str, _raw: bytes, filename: str, image_size: int, 
     return load_zip_bytes(_raw, safe_name(filename), image_size=image_size, color=color)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def upload_target(file_id: str, _raw: bytes, filename: str, user_name: str | None, _user) -> Path:
-    """Where Launch will keep an upload: its content hash is computed once per uploaded file,
-    not on every rerun (a 200 MB zip takes a noticeable fraction of a second)."""
-    return upload_path(_raw, filename, _user)
+@st.cache_data(max_entries=8, show_spinner=False)
+def upload_content_id(file_id: str, _raw: bytes) -> str:
+    """An upload's content id, computed once per uploaded file rather than on every rerun
+    (hashing a 200 MB zip takes a noticeable fraction of a second)."""
+    return content_id(_raw)
 
 
 def run_dataset(run: Run):
