@@ -62,8 +62,11 @@ def add_class_parser(sub: argparse._SubParsersAction) -> None:
     """class add/list/remove: the roster of a class server (`make serve`)."""
     c = sub.add_parser("class", help="the accounts of a class server: add, list, remove")
     c.add_argument("action", choices=["add", "list", "remove"])
-    c.add_argument("name", nargs="?", help="the account's name (add, remove)")
+    c.add_argument("name", nargs="?", help="the account's name (add, remove); with --sso, its e-mail address")
     c.add_argument("--teacher", action="store_true", help="add: a teacher, who may change every run")
+    c.add_argument("--sso", action="store_true",
+                   help="add: an account that logs in through the school's OpenID Connect provider "
+                        "(configured in .streamlit/secrets.toml), with no password here")
     c.add_argument("--runs-dir", type=Path, default=None)
 
 
@@ -346,8 +349,13 @@ def cmd_class(args: argparse.Namespace) -> int:
         roster.remove(folder, args.name)
         print(f"removed {args.name}")
         return 0
+    role = "teacher" if args.teacher else "student"
+    if args.sso:
+        roster.add_sso(folder, args.name, teacher=args.teacher)
+        print(f"{args.name} ({role}) logs in through the school's provider (no password here).")
+        return 0
     password = roster.add(folder, args.name, teacher=args.teacher)
-    print(f"{args.name} ({'teacher' if args.teacher else 'student'}): password {password}\n"
+    print(f"{args.name} ({role}): password {password}\n"
           f"Shown only now and stored only as a hash; `class add {args.name}` again makes a new one.")
     return 0
 

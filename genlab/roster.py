@@ -1,5 +1,10 @@
-"""The class roster: accounts the teacher makes from the command line for a classroom with
-no OpenID Connect provider (`python -m genlab class add NAME [--teacher]`).
+"""The class roster: the accounts the teacher makes from the command line.
+
+Two kinds of account. Where the school has an OpenID Connect provider (configured for
+Streamlit's `st.login` in `.streamlit/secrets.toml`), an account is an e-mail address the
+provider vouches for (`python -m genlab class add ana@school.edu --sso`): no password here,
+and only addresses on the roster get in. For an offline classroom, an account is a name
+with a password (`python -m genlab class add NAME [--teacher]`).
 
 Passwords are generated (`secrets`), printed once, and stored only as argon2id hashes
 (argon2-cffi's PasswordHasher: salt, parameters and rehashing are the library's). A name
@@ -32,6 +37,7 @@ from genlab.runs import read_json
 
 ROSTER = ".roster.json"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
+EMAIL = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,63}@[a-z0-9][a-z0-9.-]{0,189}$")
 MAX_FAILURES = 5
 LOCKOUT_S = 600.0
 WRONG = "Wrong name or password."
@@ -67,6 +73,13 @@ def check_name(name: str) -> str:
     return name
 
 
+def check_email(email: str) -> str:
+    if not EMAIL.match(email):
+        raise ConfigError(f"an account that logs in through the school's provider is its e-mail address "
+                          f"in lower case (name@domain), not {email!r}")
+    return email
+
+
 def add(runs_dir: Path, name: str, teacher: bool = False) -> str:
     """Make (or reset) an account; return its new password, which is stored only as a hash."""
     check_name(name)
@@ -74,6 +87,25 @@ def add(runs_dir: Path, name: str, teacher: bool = False) -> str:
     with _editing(runs_dir) as accounts:
         accounts[name] = {"hash": _HASHER.hash(password), "teacher": teacher, "created": time.time(), "failures": []}
     return password
+
+
+def add_sso(runs_dir: Path, email: str, teacher: bool = False) -> None:
+    """Let the provider's user `email` in (an account with no password: `log_in` refuses it)."""
+    check_email(email)
+    with _editing(runs_dir) as accounts:
+        accounts[email] = {"sso": True, "teacher": teacher, "created": time.time()}
+
+
+def sso_user(runs_dir: Path, email: object) -> User | None:
+    """The roster's user for an e-mail address the provider vouched for, or None when the
+    address is not on the roster as an `--sso` account."""
+    if not isinstance(email, str):
+        return None
+    email = email.strip().lower()
+    account = _accounts(runs_dir).get(email)
+    if account is None or not account.get("sso"):
+        return None
+    return User(email, bool(account.get("teacher")))
 
 
 def remove(runs_dir: Path, name: str) -> None:
@@ -120,10 +152,18 @@ def close_session(runs_dir: Path, token: str | None) -> None:
             sessions.pop(_digest(token), None)
 
 
-def members(runs_dir: Path) -> list[User]:
+def _accounts(runs_dir: Path) -> dict[str, Any]:
     path = runs_dir / ROSTER
-    accounts = read_json(path).get("accounts", {}) if path.exists() else {}
-    return [User(name, bool(a.get("teacher"))) for name, a in sorted(accounts.items())]
+    return read_json(path).get("accounts", {}) if path.exists() else {}
+
+
+def members(runs_dir: Path) -> list[User]:
+    return [User(name, bool(a.get("teacher"))) for name, a in sorted(_accounts(runs_dir).items())]
+
+
+def has_passwords(runs_dir: Path) -> bool:
+    """Whether any account logs in with a password (so the app shows the password form)."""
+    return any("hash" in a for a in _accounts(runs_dir).values())
 
 
 def log_in(runs_dir: Path, name: str, password: str, now: float | None = None) -> User:
@@ -140,7 +180,7 @@ def log_in(runs_dir: Path, name: str, password: str, now: float | None = None) -
 def _check(accounts: dict[str, Any], name: str, password: str, now: float) -> User | str:
     """The user, or why not (recording a wrong password in the account)."""
     account = accounts.get(name)
-    if account is None:
+    if account is None or "hash" not in account:  # unknown, or a provider's account
         with contextlib.suppress(VerificationError, InvalidHashError):
             _HASHER.verify(_DUMMY_HASH, password)
         return WRONG

@@ -217,6 +217,66 @@ def test_a_session_token_finds_its_user_until_it_expires_or_the_account_goes(run
     assert roster.session_user(runs_dir, token) is None
 
 
+# ---- the school's OpenID Connect provider (st.login) --------------------------------------------
+
+PROVIDER = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s" * 32,
+                     "client_id": "genlab", "client_secret": "x",
+                     "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}}
+
+
+def through_provider(page: str, user: dict | None, **params):
+    """The page as a visitor sees it when the provider says `user` (None: not logged in)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.pages import APP
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.secrets.update(PROVIDER)
+    at.user = {"is_logged_in": False} if user is None else {"is_logged_in": True, **user}
+    at.switch_page(f"app_pages/{page}.py")
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_an_sso_account_has_no_password_and_only_roster_addresses_get_in(runs_dir, capsys):
+    from genlab import roster
+    from genlab.cli import main
+
+    assert main(["class", "add", "ana@school.edu", "--sso", "--teacher", "--runs-dir", str(runs_dir)]) == 0
+    assert "no password here" in capsys.readouterr().out
+    assert roster.sso_user(runs_dir, "Ana@School.edu ") == User("ana@school.edu", teacher=True)
+    assert roster.sso_user(runs_dir, "eve@school.edu") is None and roster.sso_user(runs_dir, None) is None
+    assert not roster.has_passwords(runs_dir)
+    with pytest.raises(roster.LoginRefused, match="Wrong name or password"):  # no password opens it
+        roster.log_in(runs_dir, "ana@school.edu", "")
+    roster.add(runs_dir, "amy")
+    assert roster.sso_user(runs_dir, "amy") is None  # a password account is not the provider's
+    with pytest.raises(SystemExit):
+        main(["class", "add", "not an address", "--sso", "--runs-dir", str(runs_dir)])
+
+
+def test_the_provider_login_lets_in_only_verified_addresses_on_the_roster(runs_dir, monkeypatch):
+    from genlab import roster
+
+    monkeypatch.setenv("GENLAB_CLASS", "1")
+    roster.add_sso(runs_dir, "ana@school.edu")
+    bens = made(runs_dir, user="ben")
+    at = through_provider("runs", None)
+    assert [b.label for b in at.button] == ["Log in with the school account"]  # no password form
+    assert not at.text_input and not at.dataframe
+    at = through_provider("runs", {"email": "eve@school.edu"})
+    assert "eve@school.edu is not on this class's roster" in at.error[0].value and not at.dataframe
+    assert [b.label for b in at.button] == ["Log out"]
+    at = through_provider("runs", {"email": "ana@school.edu", "email_verified": False})
+    assert not at.dataframe
+    at = through_provider("runs", {"email": "ana@school.edu", "email_verified": True}, run=bens.id)
+    assert at.title[0].value == "Runs" and any("Logged in as **ana@school.edu**" in c.value for c in at.caption)
+    assert not [b for b in at.button if b.key in ("delete", "resume", "cancel")]  # ben's run
+
+
 # ---- uploads: stored on Launch, within a quota, gone with their last run -----------------------
 
 def zip_of_images(n: int = 12) -> bytes:

@@ -240,6 +240,38 @@ def test_a_class_login_survives_a_reload_and_logging_out_ends_it(tmp_path, monke
         expect(page.get_by_role("button", name="Log in")).to_be_visible()
 
 
+def test_a_class_logs_in_through_the_schools_openid_provider(tmp_path, monkeypatch):
+    """#13: with [auth] in secrets.toml, st.login takes a visitor to the provider and back;
+    an address on the roster gets in, one that is not is told so."""
+    from playwright.sync_api import expect
+
+    from genlab import roster
+    from tests.oidc_provider import oidc_provider, secrets_toml
+    from tests.streamlit_server import free_port
+
+    roster.add_sso(tmp_path / "runs", "ana@school.edu")
+    monkeypatch.setenv("GENLAB_CLASS", "1")
+    port = free_port()
+    with oidc_provider() as provider:
+        (tmp_path / "secrets.toml").write_text(secrets_toml(provider, f"http://127.0.0.1:{port}"))
+        with streamlit_server(tmp_path / "runs", tmp_path / "data", tmp_path / "streamlit.log", port=port,
+                              args=("--secrets.files", str(tmp_path / "secrets.toml"))) as url, \
+                chromium_page(height=900) as page:
+            page.goto(url)
+            expect(page.get_by_role("textbox", name="Password")).to_have_count(0)  # no password accounts
+            provider.user = {"email": "eve@school.edu", "email_verified": True, "name": "Eve"}
+            page.get_by_role("button", name="Log in with the school account").click()
+            expect(page.get_by_text("eve@school.edu is not on this class's roster")).to_be_visible()
+            page.get_by_role("button", name="Log out").click()
+            provider.user = {"email": "ana@school.edu", "email_verified": True, "name": "Ana"}
+            page.get_by_role("button", name="Log in with the school account").click()
+            expect(page.get_by_text("Logged in as ana@school.edu")).to_be_visible()
+            page.reload()  # Streamlit's signed cookie keeps the login
+            expect(page.get_by_text("Logged in as ana@school.edu")).to_be_visible()
+            page.get_by_role("button", name="Log out").click()
+            expect(page.get_by_role("button", name="Log in with the school account")).to_be_visible()
+
+
 def test_a_point_of_the_class_experiment_opens_its_run(demo_server):
     from playwright.sync_api import expect
 

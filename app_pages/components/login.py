@@ -1,15 +1,21 @@
 """Who is using the app. `make run` (a laptop): nobody in particular, and every action is
 allowed. `make serve` (a class server, GENLAB_CLASS=1): everyone logs in with an account
-from the roster (`python -m genlab class add NAME`), and genlab checks what they may do.
+from the roster, and genlab checks what they may do.
 
-A login's session token lives in a cookie, so a reload (a new Streamlit session) finds the
-user again; Streamlit can read cookies (st.context.cookies) but not set them, so a tiny
-component sets it from the browser."""
+Two ways in, both ending in a roster account:
+- the school's OpenID Connect provider, through Streamlit's own `st.login` (configured in
+  `.streamlit/secrets.toml`, `[auth]`); the provider vouches for an e-mail address, which
+  must be on the roster (`python -m genlab class add ana@school.edu --sso`). Streamlit keeps
+  that login in its own signed cookie;
+- a name and password (`python -m genlab class add NAME`). Its session token lives in a
+  cookie, so a reload (a new Streamlit session) finds the user again; Streamlit can read
+  cookies (st.context.cookies) but not set them, so a tiny component sets it from the browser."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 
 import streamlit as st
 import streamlit.components.v1 as components
@@ -41,27 +47,70 @@ def _write_cookie() -> None:
     components.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", height=0)
 
 
+def sso_providers() -> list[str]:
+    """The OpenID Connect providers configured for st.login in secrets.toml: [""] for one
+    `[auth]` section with its own client_id, else the names of its `[auth.NAME]` sections."""
+    if not st.secrets.load_if_toml_exists():
+        return []
+    auth = st.secrets.get("auth", {})
+    if "client_id" in auth:
+        return [""]
+    return [name for name, section in auth.items() if isinstance(section, Mapping)]
+
+
+def _provider_user() -> User | None:
+    """The roster's user for the address the provider vouched for (None when there is no
+    provider login, the address is unverified, or it is not on the roster)."""
+    if not sso_providers() or not st.user.is_logged_in or st.user.get("email_verified") is False:
+        return None
+    return roster.sso_user(runs_dir(), st.user.get("email"))
+
+
 def signed_in() -> bool:
     """Whether the visitor may see the app: always outside a class; in a class, once logged
-    in, in this session or (after a reload) through a live session cookie."""
+    in, in this session or (after a reload) through the provider's or a session's cookie."""
     if not class_mode():
         return True
     _write_cookie()
     if current_user() is not None:
         return True
-    user = roster.session_user(runs_dir(), st.context.cookies.get(COOKIE))
+    user = _provider_user() or roster.session_user(runs_dir(), st.context.cookies.get(COOKIE))
     if user is not None:
         st.session_state["user"] = user
     return user is not None
 
 
 def login_form() -> None:
-    """The login form; the rest of the script waits (st.stop) until a login succeeds."""
+    """The ways in (a button per provider, the password form when any account has a
+    password); the rest of the script waits (st.stop) until a login succeeds."""
     st.title("GenLab")
     if not roster.members(runs_dir()):
         st.error("This class server has no accounts yet. The teacher adds them on the server: "
-                 "`python -m genlab class add NAME --teacher`, then one per student.")
+                 "`python -m genlab class add NAME --teacher`, then one per student (with `--sso` "
+                 "and their e-mail address where they log in through the school's provider).")
         st.stop()
+    _provider_buttons()
+    if roster.has_passwords(runs_dir()):
+        _password_form()
+    st.stop()
+
+
+def _provider_buttons() -> None:
+    """Log in through the school's provider; a provider's user who is not on the roster is
+    told so, with a way to log out (to try another account)."""
+    providers = sso_providers()
+    if providers and st.user.is_logged_in:
+        email = st.user.get("email") or "this account"
+        st.error(f"{email} is not on this class's roster. The teacher adds it on the server: "
+                 f"`python -m genlab class add {email} --sso`.")
+        st.button("Log out", key="sso-logout", on_click=st.logout)
+        return
+    for name in providers:
+        if st.button(f"Log in with {name.title() or 'the school account'}", key=f"sso-{name}", type="primary"):
+            st.login(name or None)
+
+
+def _password_form() -> None:
     with st.form("login"):
         name = st.text_input("Name", key="login-name")
         password = st.text_input("Password", type="password", key="login-password")
@@ -74,7 +123,6 @@ def login_form() -> None:
             st.rerun()
         except roster.LoginRefused as exc:
             st.error(str(exc))
-    st.stop()
 
 
 def account_box() -> None:
@@ -87,4 +135,6 @@ def account_box() -> None:
         roster.close_session(runs_dir(), st.context.cookies.get(COOKIE))
         st.session_state["cookie-to-write"] = ""
         del st.session_state["user"]
+        if sso_providers() and st.user.is_logged_in:
+            st.logout()  # ends the provider's login too, and starts a new session
         st.rerun()
