@@ -7,30 +7,31 @@ nothing is written.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import signal
 import sys
 import time
+import typing
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import torch
 from tqdm import tqdm
 
 from genlab import jobs, roster
-from genlab.config import (GAN_LOSSES, LIKELIHOODS, LR_SCHEDULES, MAX_STEPS, ConfigError, check_positive_lr,
-                           check_seed, validate)
+from genlab.config import MAX_STEPS, SECTIONS, ConfigError, RunConfig, check_positive_lr, check_seed, validate
 from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
 from genlab.device import CHOICES as DEVICES
 from genlab.device import pick_device
 from genlab.latent import interpolate
 from genlab.lifecycle import StateConflict, take_over, this_process
 from genlab.metrics import MEANINGS
-from genlab.metrics.report import evaluate_model, record_evaluation
-from genlab.models import VARIANTS, noise
-from genlab.presets import make_config
-from genlab.runs import Run, RunError, create_run, default_runs_dir, list_runs, open_run
+from genlab.metrics.report import evaluate_model, number, record_evaluation
+from genlab.models import VARIANTS
+from genlab.presets import make_config, with_settings
+from genlab.runs import Run, RunError, create_run, default_runs_dir, list_runs, open_run, read_json
 from genlab.snapshots import load_model
 from genlab.train import Trainer, check_config, dataset_for
 from genlab.viz import picture, save_png
@@ -71,34 +72,44 @@ def add_class_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def add_train_parser(sub: argparse._SubParsersAction) -> None:
-    t = sub.add_parser("train", help="train a model in the foreground")
-    t.add_argument("model", choices=list(VARIANTS), metavar="MODEL",
-                   help=f"one of: {', '.join(VARIANTS)}")
-    t.add_argument("--dataset", required=True, choices=list(DATASETS), metavar="NAME",
-                   help=f"one of: {', '.join(DATASETS)}")
+    t = sub.add_parser("train", help="train a model in the foreground",
+                       description="Every setting of a run is a flag (generated from genlab.config); "
+                                   "--config FILE.json starts from a saved config (a run's config.json "
+                                   "reproduces that run), and flags change single settings of it.")
+    t.add_argument("model", nargs="?", choices=list(VARIANTS), metavar="MODEL",
+                   help=f"one of: {', '.join(VARIANTS)} (not with --config)")
+    t.add_argument("--dataset", choices=list(DATASETS), metavar="NAME",
+                   help=f"one of: {', '.join(DATASETS)} (not with --config)")
+    t.add_argument("--config", type=Path, metavar="FILE.json", help="start from this run config")
     length = t.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int)
-    length.add_argument("--epochs", type=float)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="linear: decay to 0 at the end")
-    t.add_argument("--latent-dim", type=int)
-    t.add_argument("--hidden", type=int, help="MLP width, or the base channel count of a conv net")
-    t.add_argument("--beta", type=float, help="VAE: weight of the KL term")
-    t.add_argument("--loss", choices=GAN_LOSSES, metavar="LOSS", help=f"GAN: one of {', '.join(GAN_LOSSES)}")
-    t.add_argument("--likelihood", choices=LIKELIHOODS, metavar="LIK", help="VAE: bernoulli or gaussian")
-    t.add_argument("--arch", choices=("mlp", "conv"), help="override the variant's architecture")
-    t.add_argument("--seed", type=int)
-    t.add_argument("--device", choices=DEVICES, metavar="DEVICE", help=f"one of {', '.join(DEVICES)}")
-    t.add_argument("--log-every", type=int)
-    t.add_argument("--snapshots", type=int, dest="n_snapshots")
-    t.add_argument("--evaluate", action="store_true", default=None,
-                   help="compute metrics at every snapshot (for plots of a metric against steps)")
-    t.add_argument("--path", help="folder dataset: a folder or .zip of images")
-    t.add_argument("--image-size", type=int, choices=(28, 32, 64))
-    t.add_argument("--color", choices=("grey", "rgb"))
+    length.add_argument("--epochs", type=float, help="train for this many passes over the data")
+    add_setting_flags(t, length)
     t.add_argument("--name", help="a name for the run (its id starts with it)")
     t.add_argument("--runs-dir", type=Path, default=None)
+
+
+# Choices a config field cannot name itself (genlab.device imports torch's backends).
+_FIELD_CHOICES = {"device": DEVICES}
+
+
+def add_setting_flags(parser: argparse.ArgumentParser, steps_group: argparse._MutuallyExclusiveGroup) -> None:
+    """A flag for every field of the config sections (--latent-dim, --lr-d, --spectral-norm /
+    --no-spectral-norm, ...), so the command line cannot drift from genlab.config. Every
+    default is None: a flag not given keeps the preset's (or the --config file's) value."""
+    for klass in SECTIONS.values():
+        hints = typing.get_type_hints(klass)
+        for f in dataclasses.fields(klass):
+            if not f.metadata.get("cli", True):
+                continue
+            flag = "--" + f.metadata.get("flag", f.name).replace("_", "-")
+            target = steps_group if f.name == "steps" else parser
+            kind = next(t for t in (typing.get_args(hints[f.name]) or (hints[f.name],)) if t is not type(None))
+            if kind is bool:
+                target.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=f.metadata["help"])
+                continue
+            choices = f.metadata.get("choices") or _FIELD_CHOICES.get(f.name)
+            target.add_argument(flag, dest=f.name, type=kind, choices=choices, help=f.metadata["help"],
+                                metavar=None if choices else f.name.upper())
 
 
 def add_run_parsers(sub: argparse._SubParsersAction) -> None:
@@ -159,11 +170,31 @@ def runs_dir(args: argparse.Namespace) -> Path:
     return path
 
 
+def setting_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given on the command line, by config field name."""
+    names = {f.name for klass in SECTIONS.values() for f in dataclasses.fields(klass)} | {"name"}
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
+
+
+def train_config(args: argparse.Namespace) -> RunConfig:
+    """The run's config: MODEL on --dataset through the presets, or the --config file, with
+    the flags given on top."""
+    if args.config is None:
+        if args.model is None or args.dataset is None:
+            raise ConfigError("train needs MODEL and --dataset, or --config FILE.json")
+        return make_config(args.model, args.dataset, **setting_values(args))
+    if args.model is not None or args.dataset is not None:
+        raise ConfigError("--config gives the model and the dataset; change them in the file, "
+                          "not with MODEL or --dataset")
+    try:
+        raw = read_json(args.config)
+    except RunError as exc:
+        raise ConfigError(f"--config {args.config}: {exc}") from exc
+    return with_settings(RunConfig.from_dict(raw), setting_values(args))
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    overrides = {k: getattr(args, k) for k in (
-        "steps", "batch_size", "lr", "lr_schedule", "latent_dim", "hidden", "beta", "loss", "likelihood", "arch",
-        "seed", "device", "log_every", "n_snapshots", "evaluate", "path", "image_size", "color", "name")}
-    config = make_config(args.model, args.dataset, **overrides)
+    config = train_config(args)
     validate(config)  # before the data is loaded: a bad value is refused at once
     folder = runs_dir(args)
     data = dataset_for(config)
@@ -273,8 +304,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     model, _ = load_model(open_run(runs_dir(args), args.run), args.step)
     if model.n_classes and not 0 <= args.label < model.n_classes:
         raise ConfigError(f"--label must be between 0 and {model.n_classes - 1}, not {args.label}")
-    d = model.latent_dim
-    z = interpolate(noise(1, d, args.seed_a), noise(1, d, args.seed_b), args.steps, args.slerp)
+    z = interpolate(model.codes(1, args.seed_a), model.codes(1, args.seed_b), args.steps, args.slerp)
     labels = torch.full((args.steps,), args.label) if model.n_classes else None
     with torch.no_grad():
         images = model.generate(z, labels)
@@ -294,8 +324,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     record_evaluation(run, step, result)
     print(f"feature space: {result['feature_space']}")
     for key, meaning in MEANINGS.items():
-        if isinstance(result.get(key), (int, float)):
-            print(f"{key:18} {result[key]:12.4f}  {meaning}")
+        if isinstance(number(result, key), (int, float)):
+            print(f"{key:20} {number(result, key):12.4f}  {meaning}")
     if "likelihood" in result:
         print(result["likelihood"])
     print(f"written to {run.eval_path}", file=sys.stderr)

@@ -14,6 +14,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from genlab.priors import PRIORS, TRUNCATION_MAX
+
 GAN_LOSSES = ("minimax", "non-saturating", "least-squares", "wgan-gp", "hinge")
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHS = ("mlp", "conv")
@@ -29,64 +31,77 @@ class ConfigError(ValueError):
     """A configuration value is not allowed; the message says what is."""
 
 
+def setting(default: Any, help: str, **metadata: Any) -> Any:
+    """A config field with the line of help the command line shows for it (`--flag`)."""
+    return field(default=default, metadata={"help": help, **metadata})
+
+
 @dataclass
 class ModelConfig:
     """Which network and which objective. Fields a family does not use are ignored."""
 
-    variant: str = "gan"
-    family: str = "gan"
-    arch: str = "mlp"
-    latent_dim: int = 2
-    hidden: int = 256  # MLP width, or the base channel count of a conv net
-    depth: int = 3  # hidden layers of an MLP
-    conditional: bool = False
+    variant: str = setting("gan", "the model variant", cli=False)
+    family: str = setting("gan", "gan or vae", cli=False)
+    arch: str = setting("mlp", "override the variant's architecture", choices=ARCHS)
+    latent_dim: int = setting(2, "size of the latent code z")
+    hidden: int = setting(256, "MLP width, or the base channel count of a conv net")
+    depth: int = setting(3, "hidden layers of an MLP")
+    conditional: bool = setting(False, "condition on the class label")
+    prior: str = setting("normal", "GAN: the latent prior p(z) (a VAE keeps its normal prior)", choices=PRIORS)
+    truncation: float | None = setting(None, "sample from the normal prior truncated at this |z| "
+                                             "(the truncation trick; sampling only, not training)")
     # GAN options
-    loss: str = "non-saturating"
-    n_critic: int = 1
-    gp_weight: float = 10.0  # lambda of the WGAN-GP gradient penalty
-    r1_weight: float = 0.0  # gamma of the R1 penalty on real data; 0 switches it off
-    spectral_norm: bool = False
-    pack: int = 1  # PacGAN: samples per discriminator input
+    loss: str = setting("non-saturating", "GAN: the adversarial loss", choices=GAN_LOSSES)
+    n_critic: int = setting(1, "GAN: discriminator updates per generator update")
+    gp_weight: float = setting(10.0, "GAN: lambda of the WGAN-GP gradient penalty")
+    r1_weight: float = setting(0.0, "GAN: gamma of the R1 penalty on real data (0: off)")
+    spectral_norm: bool = setting(False, "GAN: spectral norm on the discriminator's layers")
+    pack: int = setting(1, "GAN: samples per discriminator input (PacGAN)")
+    l1_weight: float = setting(0.0, "weight of an L1 penalty on each network's weights, added to its loss "
+                                    "(beside --weight-decay, Adam's L2)")
     # VAE options
-    beta: float = 1.0
-    likelihood: str = "bernoulli"
-    kl_warmup_steps: int = 0
+    beta: float = setting(1.0, "VAE: weight of the KL term")
+    likelihood: str = setting("bernoulli", "VAE: the decoder's likelihood", choices=LIKELIHOODS)
+    kl_warmup_steps: int = setting(0, "VAE: steps over which beta rises from 0")
 
 
 @dataclass
 class DataConfig:
     """Which dataset; `path`, `image_size` and `color` are for a user's image folder."""
 
-    name: str = "ring"
-    path: str | None = None
-    image_size: int = 28
-    color: str = "grey"
+    name: str = setting("ring", "the dataset", cli=False)
+    path: str | None = setting(None, "folder dataset: a folder or .zip of images")
+    image_size: int = setting(28, "folder dataset: image size", choices=(28, 32, 64))
+    color: str = setting("grey", "folder dataset: grey or rgb", choices=("grey", "rgb"))
+    train_subset: int | None = setting(None, "train on only the first N training samples (to see a model "
+                                             "memorise them)")
 
 
 @dataclass
 class OptimConfig:
     """Adam for every network; the discriminator may have its own learning rate."""
 
-    lr: float = 2e-4
-    lr_d: float | None = None
-    beta1: float = 0.5
-    beta2: float = 0.999
-    weight_decay: float = 0.0
-    batch_size: int = 128
-    lr_schedule: str = "constant"  # or "linear": decay linearly to 0 at the last step
+    lr: float = setting(2e-4, "learning rate")
+    lr_d: float | None = setting(None, "GAN: the discriminator's own learning rate")
+    beta1: float = setting(0.5, "Adam's beta1")
+    beta2: float = setting(0.999, "Adam's beta2")
+    weight_decay: float = setting(0.0, "L2 weight decay (Adam's)")
+    batch_size: int = setting(128, "batch size")
+    lr_schedule: str = setting("constant", "linear: decay the learning rate to 0 at the last step",
+                               choices=LR_SCHEDULES)
 
 
 @dataclass
 class ScheduleConfig:
     """How long to train and how often to log, snapshot and checkpoint."""
 
-    steps: int = 2000
-    log_every: int = 10
-    n_snapshots: int = 20
-    seed: int = 0
-    device: str = "auto"
-    evaluate: bool = False  # compute metrics (genlab.metrics) at every snapshot
-    eval_samples: int = 1000
+    steps: int = setting(2000, "training steps")
+    log_every: int = setting(10, "log the losses every this many steps")
+    n_snapshots: int = setting(20, "snapshots of the weights and samples", flag="snapshots")
+    seed: int = setting(0, "the run's seed")
+    device: str = setting("auto", "auto, cpu, cuda or mps")
+    evaluate: bool = setting(False, "compute metrics at every snapshot (for plots of a metric against steps)")
+    eval_samples: int = setting(1000, "samples per evaluation during training")
 
 
 @dataclass
@@ -105,8 +120,7 @@ class RunConfig:
         """Build a config from a dict, refusing unknown sections and fields."""
         if not isinstance(raw, dict):
             raise ConfigError("a run config must be a JSON object")
-        sections = {"model": ModelConfig, "data": DataConfig, "optim": OptimConfig,
-                    "schedule": ScheduleConfig}
+        sections = SECTIONS
         unknown = set(raw) - set(sections) - {"name"}
         if unknown:
             raise ConfigError(f"unknown config sections {sorted(unknown)}; "
@@ -125,6 +139,10 @@ class RunConfig:
         if not isinstance(raw.get("name", ""), str):
             raise ConfigError(f"name must be a string, not {raw['name']!r}")
         return cls(name=raw.get("name", ""), **parts)
+
+
+SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "optim": OptimConfig,
+                             "schedule": ScheduleConfig}
 
 
 def _check_types(section: str, klass: type, values: dict[str, Any]) -> None:
@@ -192,6 +210,8 @@ def validate(config: RunConfig) -> None:
     _require(1 <= s.n_snapshots <= 200, f"snapshots must be between 1 and 200, not {s.n_snapshots}")
     _require(config.data.image_size in (28, 32, 64),
              f"image size must be 28, 32 or 64, not {config.data.image_size}")
+    _require(config.data.train_subset is None or 1 <= config.data.train_subset <= MAX_STEPS,
+             f"a training subset must be at least 1 sample, not {config.data.train_subset}")
     _require(config.data.color in ("grey", "rgb"),
              f"color must be grey or rgb, not {config.data.color!r}")
 
@@ -207,7 +227,15 @@ def _validate_model(m: ModelConfig) -> None:
     _nonnegative(m.gp_weight, "the gradient-penalty weight")
     _nonnegative(m.r1_weight, "the R1 weight")
     _require(1 <= m.pack <= 8, f"pack must be between 1 and 8, not {m.pack}")
+    _nonnegative(m.l1_weight, "the L1 weight")
     _nonnegative(m.beta, "beta")
+    _require(m.prior in PRIORS, f"prior must be one of {', '.join(PRIORS)}, not {m.prior!r}")
+    _require(m.family == "gan" or m.prior == "normal",
+             f"a VAE keeps the normal prior its KL term is measured against, not {m.prior!r}")
+    if m.truncation is not None:
+        _require(math.isfinite(m.truncation) and 0 < m.truncation <= TRUNCATION_MAX,
+                 f"truncation must be a number in (0, {TRUNCATION_MAX:g}], not {m.truncation}")
+        _require(m.prior == "normal", "truncation applies to the normal prior only")
     _require(m.likelihood in LIKELIHOODS,
              f"likelihood must be one of {', '.join(LIKELIHOODS)}, not {m.likelihood!r}")
     _require(0 <= m.kl_warmup_steps <= MAX_STEPS,

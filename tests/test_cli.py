@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from genlab.cli import main
-from genlab.runs import list_runs
+from genlab.runs import list_runs, open_run
 from genlab.statefile import load_state
 from genlab.train import Trainer
 from tests.conftest import force_status, tiny_run
@@ -74,6 +74,50 @@ def test_resume_continues_a_cancelled_run(capsys, runs_dir):
     assert exit_info.value.code == 2 and "is completed" in capsys.readouterr().err
 
 
+def test_a_gan_trains_on_a_uniform_prior_from_the_command_line(capsys, runs_dir):
+    run_id = train_tiny(capsys, runs_dir, "--prior", "uniform", "--steps", "50")
+    [summary] = list_runs(runs_dir)
+    assert summary.run.id == run_id and summary.state == "completed" and summary.config.model.prior == "uniform"
+
+
+def test_a_runs_config_json_reproduces_it_and_flags_change_single_settings(capsys, runs_dir):
+    from genlab.snapshots import load_model
+
+    def from_config(*flags: str) -> str:
+        code, out, err = run_cli(capsys, "train", "--config", str(runs_dir / first / "config.json"),
+                                 "--runs-dir", str(runs_dir), *flags)
+        assert code == 0, err
+        return out.strip()
+
+    first = train_tiny(capsys, runs_dir, "--hidden", "32", "--n-critic", "2", "--l1-weight", "1e-4")
+    second = from_config()
+    [a, b] = (load_model(open_run(runs_dir, run_id))[0].inference_state_dict() for run_id in (first, second))
+    assert second != first and all(torch.equal(a[k], b[k]) for k in a)  # the same weights, bit for bit
+    config = open_run(runs_dir, from_config("--no-spectral-norm", "--spectral-norm", "--lr", "0.01")).config()
+    assert config.model.spectral_norm and config.optim.lr == 0.01 and config.model.hidden == 32
+
+
+def test_every_config_field_has_a_flag_that_sets_it(capsys):
+    """The flags are generated from genlab.config, so a new field cannot be missing."""
+    import dataclasses
+
+    from genlab.cli import build_parser
+    from genlab.config import SECTIONS
+
+    parser = build_parser()
+    for klass in SECTIONS.values():
+        for f in dataclasses.fields(klass):
+            if not f.metadata.get("cli", True):
+                continue
+            flag = "--" + f.metadata.get("flag", f.name).replace("_", "-")
+            choices = f.metadata.get("choices") or {"device": ["cpu"]}.get(f.name)
+            value = None if isinstance(f.default, bool) else choices[0] if choices else "3"
+            argv = ["train", "gan", "--dataset", "ring", flag] + ([] if value is None else [str(value)])
+            assert getattr(parser.parse_args(argv), f.name) is not None, flag
+    args = parser.parse_args(["train", "gan", "--dataset", "ring", "--kl-warmup", "5", "--lr-d", "1e-3"])
+    assert args.kl_warmup_steps == 5 and args.lr_d == 1e-3  # the issue's short spellings
+
+
 def test_datasets_and_models_are_listed(capsys):
     _, out, _ = run_cli(capsys, "datasets")
     assert "ring" in out and "fashion-mnist" in out and "cifar10" in out
@@ -101,6 +145,10 @@ def test_datasets_and_models_are_listed(capsys):
     (["train", "dcgan", "--dataset", "digits"], "needs 28, 32 or 64 px"),
     (["train", "gan", "--dataset", "ring", "--steps", "0"], "steps must be between 1 and"),
     (["train", "gan", "--dataset", "folder"], "needs a path"),
+    (["train", "gan"], "train needs MODEL and --dataset, or --config FILE.json"),
+    (["train", "gan", "--dataset", "ring", "--prior", "cauchy"], "choose from"),
+    (["train", "gan", "--config", "/no/such/config.json"], "--config gives the model and the dataset"),
+    (["train", "--config", "/no/such/config.json"], "--config /no/such/config.json"),
     (["sample", "../../etc", "--out", "x.png"], "not a run id"),
     (["sample", "no-such-run", "--out", "x.png"], "no run"),
     (["sample", "some-run", "--seed", str(2**63), "--out", "x.png"], "--seed must be between 0 and"),

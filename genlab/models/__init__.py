@@ -53,7 +53,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     Variant("lsgan", "gan", "mlp", "MLP GAN with the least-squares loss (Mao et al. 2017)",
             {"loss": "least-squares"}),
     Variant("wgan-gp", "gan", "mlp", "Wasserstein GAN with gradient penalty, 5 critic steps "
-            "(Gulrajani et al. 2017)", {"loss": "wgan-gp", "n_critic": 5}),
+            "(Gulrajani et al. 2017)", {"loss": "wgan-gp"}),
     Variant("hinge-sn", "gan", "mlp", "hinge loss with spectral norm in D (Miyato et al. 2018)",
             {"loss": "hinge", "spectral_norm": True}),
     Variant("pacgan2", "gan", "mlp", "PacGAN: D judges 2 samples at once against mode collapse "
@@ -62,7 +62,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
             {"conditional": True}),
     Variant("dcgan", "gan", "conv", "DCGAN: conv generator and discriminator (Radford et al. 2016)"),
     Variant("dcgan-wgan-gp", "gan", "conv", "DCGAN networks trained as a WGAN-GP",
-            {"loss": "wgan-gp", "n_critic": 5}),
+            {"loss": "wgan-gp"}),
     Variant("cdcgan", "gan", "conv", "class-conditional DCGAN", {"conditional": True}),
     Variant("vae", "vae", "mlp", "MLP VAE (Kingma & Welling 2014)"),
     Variant("beta-vae", "vae", "mlp", "MLP VAE with beta = 4: smoother latents, blurrier samples "

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from genlab.config import ModelConfig, OptimConfig
+from genlab.priors import seeded_codes
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,18 @@ class Batches(Protocol):
 
 def noise(n: int, latent_dim: int, seed: int) -> torch.Tensor:
     """Standard normal latents drawn on the CPU, so a seed means the same z on every device."""
-    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+    return seeded_codes(n, latent_dim, seed)
 
 
 def adam(params, optim: OptimConfig, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=lr, betas=(optim.beta1, optim.beta2), weight_decay=optim.weight_decay)
+
+
+def with_l1(loss: torch.Tensor, network: nn.Module, weight: float) -> torch.Tensor:
+    """The loss with an L1 penalty on the network's weights: loss + weight * sum |w|."""
+    if weight == 0:
+        return loss
+    return loss + weight * sum(p.abs().sum() for p in network.parameters())
 
 
 class GenerativeModel(nn.Module):
@@ -73,13 +81,20 @@ class GenerativeModel(nn.Module):
         """Decode latents into data space (images in [0, 1], or 2-D points)."""
         raise NotImplementedError
 
+    def codes(self, n: int, seed: int, truncation: float | None = None) -> torch.Tensor:
+        """n codes of the model's prior from a seed, on its device; truncated at `truncation`
+        (else at the run's own sampling truncation, if it has one)."""
+        t = self.config.truncation if truncation is None else truncation
+        return seeded_codes(n, self.latent_dim, seed, self.config.prior, t).to(self.device)
+
     @torch.no_grad()
-    def sample(self, n: int, seed: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def sample(self, n: int, seed: int, labels: torch.Tensor | None = None,
+               truncation: float | None = None) -> torch.Tensor:
         """n samples from the seeded prior, in eval mode, on the model's device."""
         was_training = self.training
         self.eval()
         try:
-            return self.generate(noise(n, self.latent_dim, seed).to(self.device), labels)
+            return self.generate(self.codes(n, seed, truncation), labels)
         finally:
             self.train(was_training)
 

@@ -9,8 +9,9 @@ from torch.nn.utils import get_total_norm
 
 from genlab.config import ModelConfig, OptimConfig
 from genlab.models import gan_losses
-from genlab.models.base import CurveGroup, GenerativeModel, adam
+from genlab.models.base import CurveGroup, GenerativeModel, adam, with_l1
 from genlab.models.blocks import DownConvStack, UpConvStack, maybe_sn, mlp
+from genlab.priors import training_codes
 
 
 class Generator(nn.Module):
@@ -134,17 +135,19 @@ class GAN(GenerativeModel):
             x, y = batches.draw()
             real = self.to_model_space(x)
             labels = y if self.n_classes else None
-            z = torch.randn(len(real), self.latent_dim, device=real.device, generator=noise_rng)
+            z = training_codes(len(real), self.latent_dim, self.config.prior, noise_rng, real.device)
             with torch.no_grad():
                 fake = self.generator(z, self.one_hot(labels, len(z)))
             loss_d, terms = self.discriminator_loss(real, fake, labels, noise_rng)
             r, f = terms.pop("r"), terms.pop("f")
             out.update(terms)
+            loss_d = with_l1(loss_d, self.discriminator, self.config.l1_weight)
             out["grad_norm_d"] = _update(optimizers["discriminator"], loss_d, self.discriminator)
 
         # Generator: one update on fresh noise, with the labels of the last real batch.
-        z = torch.randn(len(real), self.latent_dim, device=real.device, generator=noise_rng)
+        z = training_codes(len(real), self.latent_dim, self.config.prior, noise_rng, real.device)
         loss_g = self.generator_loss(z, labels)
+        loss_g = with_l1(loss_g, self.generator, self.config.l1_weight)
         out["grad_norm_g"] = _update(optimizers["generator"], loss_g, self.generator)
         out.update(loss_d=loss_d.detach(), loss_g=loss_g.detach(), **self._score_means(r, f))
         return out

@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn.functional import binary_cross_entropy_with_logits
 
 from genlab.config import ModelConfig, OptimConfig
-from genlab.models.base import CurveGroup, GenerativeModel, adam
+from genlab.models.base import CurveGroup, GenerativeModel, adam, with_l1
 from genlab.models.blocks import DownConvStack, UpConvStack, mlp
 
 
@@ -147,6 +147,6 @@ class VAE(GenerativeModel):
         terms = self.loss_function(x, y if self.n_classes else None, noise_rng, beta)
         optimizer = optimizers["vae"]
         optimizer.zero_grad(set_to_none=True)
-        terms["loss"].backward()
+        with_l1(terms["loss"], self, self.config.l1_weight).backward()
         optimizer.step()
         return {**{k: v.detach() for k, v in terms.items()}, "beta": beta}
