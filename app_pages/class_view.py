@@ -7,11 +7,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from genlab.overview import CLASS_METRICS, SETTINGS, class_row, experiment_points
-from genlab.runs import list_runs
-from app_pages.components.shared import guard, runs_dir
+from app_pages.components.shared import guard, runs_listing
 
 # How each metric sorts best-first.
-BEST_FIRST = {"fid": False, "recall": True, "precision": True, "elbo": True}
+BEST_FIRST = {"fid": False, "recall": True, "precision": True, "inception_score": True, "memorisation_ratio": True,
+              "elbo": True}
 
 
 def spotlight(row: dict) -> None:
@@ -59,7 +59,7 @@ def experiment(rows: list[dict]) -> None:
 
 def page() -> None:
     st.title("Class")
-    rows = [class_row(s) for s in list_runs(runs_dir()) if not s.error]
+    rows = [class_row(s) for s in runs_listing() if not s.error]
     if not rows:
         st.info("No runs yet.")
         return

@@ -3,12 +3,31 @@
 import streamlit as st
 import torch
 
+from genlab.device import describe
 from genlab.latent import interpolate
-from genlab.models import curves_for, noise
+from genlab.models import GenerativeModel, curves_for
 from genlab.overview import comparison_pair
+from genlab.runs import Run
+from genlab.speed import samples_per_second
 from genlab.viz import curves_figure
 from app_pages.components.metrics_view import show_evaluation
 from app_pages.components.shared import controls, guard, model_at, pick_run, show, viewable_runs
+
+SPEED_NOTE = ("Both make a sample in one pass of one network (the generator, or the VAE's decoder), so "
+              "their speed follows their size. Iterative samplers need many passes per sample: a "
+              "diffusion model tens to a thousand denoising steps, an autoregressive model one pass "
+              "per pixel or token.")
+
+
+@st.cache_data(ttl=900, show_spinner="Timing generation…")
+def generation_speed(run_path: str, step: int, device: str, _model: GenerativeModel) -> tuple[float, float]:
+    """Samples per second at batch 1 and at batch 256, once per run, snapshot and device."""
+    return samples_per_second(_model, 1), samples_per_second(_model, 256)
+
+
+def speed_line(run: Run, model: GenerativeModel, step: int) -> str:
+    one, many = generation_speed(str(run.path), step, str(model.device), model)
+    return f"- generation: {one:,.0f} samples/s one at a time, {many:,.0f}/s in batches of 256"
 
 
 def page() -> None:
@@ -43,19 +62,22 @@ def page() -> None:
             show(model.sample(36, seed), caption=f"36 samples, seed {seed}, step {step}", nrow=6,
                  download=f"{run.id}-seed{seed}.png")
             d = model.latent_dim
-            strip = interpolate(noise(1, d, seed), noise(1, d, seed_b), 8, spherical).to(model.device)
+            strip = interpolate(model.codes(1, seed), model.codes(1, seed_b), 8, spherical)
             show(model.generate(strip), caption=f"seed {seed} → seed {seed_b}", nrow=8, role="walk")
             counts = model.parameter_counts()
             st.markdown(
                 f"- model: **{config.model.variant}** on **{config.data.name}**, latent size {d}\n"
                 f"- parameters: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n"
                 f"- trained {status.get('step', 0)} steps in {float(status.get('elapsed_s') or 0):.0f} s "
-                f"on {status.get('device') or '?'}")
+                f"on {status.get('device') or '?'}\n" + speed_line(run, model, step))
             main = curves_for(config.model)[0]
             st.plotly_chart(curves_figure(run.metrics(), list(main.keys), smoothing=0.6, title="training curves"),
                             key=f"curves-{name}")
             st.markdown("**Evaluation**")
             show_evaluation(run, key=name)
+    device = models["GAN"][1].device
+    threads = f", {torch.get_num_threads()} thread(s)" if device.type == "cpu" else ""
+    st.caption(f"Generation speed measured here, on {describe(device)}{threads}. {SPEED_NOTE}")
 
 
 guard(page)

@@ -6,7 +6,6 @@ import torch
 
 from genlab.data import DatasetError, DatasetUnavailable
 from genlab.latent import dims_by_kl, interpolate, invert, lerp, manifold_codes, project_2d, slerp, traverse
-from genlab.models import noise
 from genlab.viz import scatter_figure
 from app_pages.components.shared import guard, model_at, pick_run, run_dataset, show
 
@@ -102,7 +101,7 @@ def page() -> None:
                          bind="query-params")
         if kind == "seed":
             value = col.number_input(f"Seed {name}", 0, 2**31 - 1, default, key=name.lower(), bind="query-params")
-            return noise(1, model.latent_dim, int(value)).to(model.device), None, f"seed {int(value)}"
+            return model.codes(1, int(value)), None, f"seed {int(value)}"
         limit = len(data.x_test) - 1
         index = int(col.number_input(f"Test image {name} (0-{limit})", 0, limit, default,
                                      key=f"img_{name.lower()}", bind="query-params"))

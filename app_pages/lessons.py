@@ -7,13 +7,19 @@ import streamlit as st
 
 from genlab import jobs
 from genlab.config import ConfigError
-from genlab.metrics.report import latest_evaluation
+from genlab.data import Dataset, DatasetError, DatasetUnavailable
+from genlab.latent import walk_reach
+from genlab.metrics.report import latest_evaluation, prototype_scores, truncation_sweep
+from genlab.models import GenerativeModel
 from genlab.runs import Run, RunError, open_run
-from genlab.teaching.lessons import LESSONS, Lesson
-from genlab.viz import kl_per_dim_figure
+from genlab.teaching.lessons import LESSONS, Finding, Lesson, truncation_findings
+from genlab.viz import kl_per_dim_figure, truncation_figure
 from app_pages.components import evidence
 from app_pages.components.login import current_user
-from app_pages.components.shared import controls, guard, presenting, runs_dir
+from app_pages.components.metrics_view import memorisation_sentence, nearest_twins
+from app_pages.components.shared import controls, guard, model_at, presenting, run_dataset, runs_dir, show
+
+TRUNCATIONS = [None, 2.0, 1.5, 1.0, 0.75, 0.5, 0.25]
 
 
 def lesson_runs(lesson: Lesson) -> dict[str, Run] | None:
@@ -85,14 +91,108 @@ def side_by_side(lesson: Lesson, runs: dict[str, Run]) -> None:
 SHOW = {"modes": modes, "side-by-side": side_by_side}
 
 
+@st.cache_data(show_spinner="Scoring a pretend model of ten prototypes…")
+def cached_prototype_scores(dataset_key: str, _data: Dataset) -> dict:
+    return prototype_scores(_data)
+
+
+def prototype_block(lesson: Lesson, runs: dict[str, Run]) -> None:
+    """IS against FID on a pretend model that draws one test image per class, beside the GAN."""
+    gan = runs["GAN"]
+    data = run_dataset(gan)
+    scores = cached_prototype_scores(data.name, data)
+    e = latest_evaluation(gan) or {}
+    st.markdown("#### A collapsed model that fools the Inception Score")
+    show(data.x_test[scores["test_indices"]], caption="the pretend model's whole repertoire: one test image "
+         "of each class", nrow=len(scores["test_indices"]), role="real")
+    is_gan, fid_gan = e.get("inception_score"), e.get("fid")
+    st.markdown(
+        f"Inception Score: **{scores['inception_score']:.2f}** for the pretend model"
+        + (f", {is_gan:.2f} for {gan.id}" if is_gan is not None else "")
+        + f", {scores['inception_score_real']:.2f} for the real test images. "
+        f"FID: **{scores['fid']:.1f}** for the pretend model" + (f", {fid_gan:.1f} for {gan.id}" if fid_gan else "")
+        + ". " + prototype_verdict(scores, is_gan, fid_gan))
+
+
+def prototype_verdict(scores: dict, is_gan: float | None, fid_gan: float | None) -> str:
+    """What the numbers beside it say, in words, from the numbers."""
+    if is_gan is None or fid_gan is None:
+        return "Evaluate the GAN to compare."
+    by_is = "higher than" if scores["inception_score"] > is_gan else "lower than"
+    by_fid = "far worse than" if scores["fid"] > fid_gan else "better than"
+    return (f"By IS the ten images score {by_is} the GAN; by FID they are {by_fid} it: FID compares the "
+            f"samples' spread with the test data's, so it sees that ten images are not a model of the data.")
+
+
+def walk_block(lesson: Lesson, runs: dict[str, Run]) -> None:
+    """For each run's prior, where lerp and slerp walks go (measured), and its slerp walk."""
+    st.markdown("#### Where walks between codes go")
+    rows = []
+    for role, run in runs.items():
+        model = run.config().model
+        for walk, numbers in walk_reach(model.prior, model.latent_dim).items():
+            rows.append({"prior": f"{model.prior} ({role})", "walk": walk,
+                         "midpoint norm / endpoint norm": round(numbers["midpoint_norm"], 3),
+                         "share of coordinates outside [-1, 1]": f"{numbers['outside_cube']:.1%}"})
+    st.dataframe(rows, hide_index=True)
+    seed = int(st.session_state.get("seed", 0))
+    end = evidence.walk_end(next(iter(runs.values())), seed)
+    for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
+        with col:
+            evidence.strip(run, seed, end, spherical=True)
+
+
+@st.cache_data(show_spinner="Measuring precision and recall at each truncation…")
+def cached_sweep(run_path: str, step: int, _model: GenerativeModel, _data: Dataset) -> list[dict]:
+    return truncation_sweep(_model, _data, TRUNCATIONS)
+
+
+def truncation_block(lesson: Lesson, runs: dict[str, Run]) -> None:
+    """The normal-prior run's samples truncated at a chosen t, and the measured trade-off."""
+    run = next(r for r in runs.values() if r.config().model.prior == "normal")
+    model, step = model_at(run)
+    st.markdown("#### The truncation trick")
+    chosen = st.select_slider("Truncation |z| ≤ t", TRUNCATIONS, value=None, key="truncation",
+                              format_func=lambda t: "none" if t is None else f"{t:g}", bind="query-params")
+    c1, c2 = st.columns(2)
+    with c1:
+        seed = int(st.session_state.get("seed", 0))
+        show(model.sample(36, seed, truncation=chosen), nrow=6, width=360,
+             caption=f"{run.id}, seed {seed}, truncated at {'none' if chosen is None else chosen}")
+    sweep = cached_sweep(str(run.path), step, model, run_dataset(run))
+    with c2:
+        st.plotly_chart(truncation_figure(sweep, chosen), key="truncation-sweep")
+    say(truncation_findings(sweep))
+
+
+def nearest_block(lesson: Lesson, runs: dict[str, Run]) -> None:
+    """Each run's samples above their nearest training images, with its memorisation numbers."""
+    for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
+        with col:
+            e = latest_evaluation(run)
+            if not e or "memorisation" not in e:
+                st.caption(f"{run.id} has no memorisation numbers yet: evaluate it on the Runs page.")
+                continue
+            nearest_twins(run, e)
+            st.caption(memorisation_sentence(e))
+
+
+EXTRAS = {"prototype-scores": prototype_block, "walk-reach": walk_block, "truncation": truncation_block,
+          "nearest-training": nearest_block}
+
+
+def say(found: list[Finding]) -> None:
+    for finding in found:
+        st.markdown((":material/check_circle: " if finding.as_expected else ":material/error: ") + finding.text)
+
+
 def findings(lesson: Lesson, runs: dict[str, Run]) -> None:
     """The lesson's claims judged on the runs' latest numbers, said as they come out."""
     evaluations = {role: e for role, run in runs.items() if (e := latest_evaluation(run))}
     found = lesson.findings(evaluations)
     if found:
         st.markdown("#### What these runs show")
-    for finding in found:
-        st.markdown((":material/check_circle: " if finding.as_expected else ":material/error: ") + finding.text)
+    say(found)
 
 
 def open_lesson(slug: str | None) -> None:
@@ -127,6 +227,11 @@ def page() -> None:
     if runs is not None:
         SHOW[lesson.view](lesson, runs)
         findings(lesson, runs)
+        for extra in lesson.extras:
+            try:
+                EXTRAS[extra](lesson, runs)
+            except (DatasetError, DatasetUnavailable) as exc:  # the measurements need the runs' data
+                st.caption(f"This part of the lesson needs the runs' dataset, which is not here: {exc}")
     train_yourself(lesson)
 
 

@@ -13,6 +13,7 @@ import streamlit as st
 
 from genlab import jobs
 from genlab.config import GAN_LOSSES, LIKELIHOODS, ConfigError, RunConfig, ScheduleConfig
+from genlab.priors import PRIORS
 from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
 from genlab.device import pick_device
 from genlab.estimate import duration, measure_step_rate
@@ -102,6 +103,16 @@ else:
     values["likelihood"] = c3.selectbox("Likelihood", LIKELIHOODS,
                                         index=LIKELIHOODS.index(defaults.model.likelihood), key=f"lik-{k}")
 run_name = c4.text_input("Name (optional)", key=f"name-{k}", max_chars=40)
+c1, c2, c3, _ = st.columns(4)
+if family == "gan":  # a VAE keeps the normal prior its KL term is measured against
+    values["prior"] = c1.selectbox("Latent prior p(z)", PRIORS, key=f"prior-{k}",
+                                   help="normal: N(0, I); uniform: on [-1, 1] in every dimension")
+    values["truncation"] = c2.number_input(
+        "Sampling truncation (0: none)", value=0.0, format="%g", key=f"truncation-{k}",
+        help="Sample the normal prior cut at |z| <= t (the truncation trick); training is unchanged") or None
+values["train_subset"] = c3.number_input(
+    "Train on the first N samples (0: all)", value=0, key=f"subset-{k}",
+    help="A small subset trained on for long shows whether a model copies its training data") or None
 evaluate = st.checkbox("Evaluate at every snapshot (slower; plots metrics against steps)", key="evaluate-at-snapshots")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from genlab.models.base import noise
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -30,6 +29,27 @@ def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, spherical: bool = 
     t = torch.linspace(0, 1, steps, dtype=a.dtype, device=a.device).unsqueeze(1)
     a, b = a.reshape(1, -1), b.reshape(1, -1)
     return slerp(a, b, t) if spherical else lerp(a, b, t)
+
+
+@torch.no_grad()
+def walk_reach(prior: str, latent_dim: int, pairs: int = 256) -> dict[str, dict[str, float]]:
+    """Where walks between the codes of seed pairs (0, 1), (2, 3), ... go under a prior, for
+    lerp and slerp: the norm of the midpoint over the endpoints' mean norm (a normal prior's
+    codes all lie near norm sqrt(d); a midpoint far inside that shell is a code the
+    generator rarely saw), and the share of the walk's coordinates outside [-1, 1] (outside a
+    uniform prior's cube: codes the generator never saw)."""
+    from genlab.priors import seeded_codes
+
+    codes = seeded_codes(2 * pairs, latent_dim, seed=0, prior=prior)
+    a, b = codes[0::2], codes[1::2]
+    t = torch.linspace(0, 1, 9).reshape(1, 9, 1)
+    ends = (a.norm(dim=1) + b.norm(dim=1)) / 2
+    reach = {}
+    for name, walk in (("lerp", lerp), ("slerp", slerp)):
+        path = torch.stack([walk(a[i:i + 1], b[i:i + 1], t[0]) for i in range(pairs)])  # [pairs, 9, d]
+        reach[name] = {"midpoint_norm": (path[:, 4].norm(dim=1) / ends).mean().item(),
+                       "outside_cube": (path.abs() > 1).double().mean().item()}
+    return reach
 
 
 def traverse(z: torch.Tensor, dim: int, values: torch.Tensor) -> torch.Tensor:
@@ -93,7 +113,6 @@ def farthest_seed(model, seed: int, candidates: int = 32) -> int:
     """Among the next `candidates` seeds, the one whose decoded code differs most from
     `seed`'s (mean squared difference of the outputs): a walk to it shows a visible change,
     where a walk to seed + 1 may stay within one kind of image."""
-    d = model.latent_dim
-    codes = torch.cat([noise(1, d, s) for s in range(seed, seed + candidates + 1)]).to(model.device)
+    codes = torch.cat([model.codes(1, s) for s in range(seed, seed + candidates + 1)])
     out = model.generate(codes).flatten(1)
     return seed + 1 + int(((out[1:] - out[:1]) ** 2).mean(1).argmax())

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import RunConfig
-from genlab.runs import RunError, RunSummary, list_runs
+from genlab.metrics.report import number
+from genlab.runs import RunError, RunSummary
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,17 @@ def progress(status: dict[str, Any]) -> Progress:
                     elapsed_s=float(status.get("elapsed_s") or 0))
 
 
-def viewable_runs(runs_dir: Path, family: str | None = None) -> list[RunSummary]:
-    """Runs that have at least one snapshot to look at, optionally of one family, newest first."""
-    return [s for s in list_runs(runs_dir)
+def viewable_runs(summaries: list[RunSummary], family: str | None = None) -> list[RunSummary]:
+    """The runs of a listing that have at least one snapshot to look at, optionally of one family."""
+    return [s for s in summaries
             if not s.error and s.run.snapshot_steps() and (family is None or s.config.model.family == family)]
 
 
 def comparison_pair(summaries: list[RunSummary]) -> tuple[RunSummary, RunSummary] | None:
     """The fairest GAN and VAE trained on the same dataset: with the same latent size if
     there is one (then both decode exactly the same z), a plain VAE (beta 1) over a beta-VAE,
-    then the newest; None when there is no such pair."""
+    a plain GAN (normal prior, all the data) over a variation, then the newest; None when
+    there is no such pair."""
     gans = [s for s in summaries if s.config.model.family == "gan"]
     vaes = [s for s in summaries if s.config.model.family == "vae"]
     pairs = [(g, v) for g in gans for v in vaes if g.config.data.name == v.config.data.name]
@@ -59,7 +61,12 @@ def comparison_pair(summaries: list[RunSummary]) -> tuple[RunSummary, RunSummary
         return None
     # max() keeps the first of equals, and `summaries` is newest first.
     return max(pairs, key=lambda p: (p[0].config.model.latent_dim == p[1].config.model.latent_dim,
-                                     p[1].config.model.beta == 1.0))
+                                     p[1].config.model.beta == 1.0, plain_gan(p[0].config)))
+
+
+def plain_gan(config: RunConfig) -> bool:
+    """A GAN on the normal prior, untruncated, trained on all of its data."""
+    return config.model.prior == "normal" and config.model.truncation is None and not config.data.train_subset
 
 
 def folder_note(info: dict[str, Any]) -> str:
@@ -84,8 +91,10 @@ SETTINGS: dict[str, Callable[[RunConfig], Any]] = {
     "learning rate": lambda c: c.optim.lr,
     "latent size": lambda c: c.model.latent_dim,
     "loss": lambda c: c.model.loss,
+    "prior": lambda c: c.model.prior,
+    "training subset": lambda c: c.data.train_subset or "all",
 }
-CLASS_METRICS = ("fid", "recall", "precision", "elbo")
+CLASS_METRICS = ("fid", "recall", "precision", "inception_score", "memorisation_ratio", "elbo")
 
 
 def class_row(s: RunSummary) -> dict[str, Any]:
@@ -100,7 +109,7 @@ def class_row(s: RunSummary) -> dict[str, Any]:
     user = s.status.get("user") or ("demo" if s.run.is_demo else "-")
     return {"run": s.run.id, "user": user, "model": s.config.model.variant,
             "dataset": s.config.data.name, "state": s.state, "step": progress(s.status).step,
-            "picture": s.run.latest_picture(), "config": s.config, **{m: latest.get(m) for m in CLASS_METRICS}}
+            "picture": s.run.latest_picture(), "config": s.config, **{m: number(latest, m) for m in CLASS_METRICS}}
 
 
 def experiment_points(rows: list[dict[str, Any]], variant: str, dataset: str, setting: str,

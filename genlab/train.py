@@ -52,8 +52,10 @@ def snapshot_steps(total: int, n: int) -> list[int]:
 
 
 def dataset_for(config: RunConfig) -> Dataset:
+    """The run's data: the dataset, cut to its training subset when the run asks for one."""
     d = config.data
-    return load_dataset(d.name, path=d.path, image_size=d.image_size, color=d.color)
+    data = load_dataset(d.name, path=d.path, image_size=d.image_size, color=d.color)
+    return data.first_train(d.train_subset) if d.train_subset else data
 
 
 def check_config(config: RunConfig, data: Dataset) -> None:
@@ -61,9 +63,15 @@ def check_config(config: RunConfig, data: Dataset) -> None:
     validate(config)
     pick_device(config.schedule.device)
     check_fits_data(config.model, data.kind, data.shape, data.n_classes)
-    if config.optim.batch_size > len(data.x_train):
+    n_train = len(data.x_train)
+    subset = config.data.train_subset
+    if subset is not None and subset > n_train:
+        raise ConfigError(f"a training subset of {subset:,} is larger than the {n_train:,} training samples "
+                          f"of {data.name}")
+    if config.optim.batch_size > min(n_train, subset or n_train):
         raise ConfigError(f"batch size {config.optim.batch_size} is larger than the "
-                          f"{len(data.x_train)} training samples of {data.name}")
+                          f"{min(n_train, subset or n_train)} training samples of {data.name}"
+                          + (" the run trains on" if subset else ""))
 
 
 @dataclass

@@ -186,3 +186,19 @@ def histogram_figure(counts: list[int], names: list[str] | None, title: str) -> 
     fig = go.Figure(go.Bar(x=labels, y=counts))
     fig.update_layout(title=title, height=280, margin=dict(l=10, r=10, t=40, b=10), yaxis_title="samples")
     return fig
+
+
+def truncation_figure(rows: list[dict], chosen: float | None = None) -> go.Figure:
+    """Precision and recall of samples against the truncation threshold (None: the whole
+    prior, drawn at the right), with the threshold shown marked."""
+    labels = [("none" if r["truncation"] is None else f"{r['truncation']:g}") for r in rows]
+    fig = go.Figure()
+    for key in ("precision", "recall"):
+        fig.add_trace(go.Scatter(x=labels, y=[r[key] for r in rows], mode="lines+markers", name=key))
+    mark = "none" if chosen is None else f"{chosen:g}"
+    if mark in labels:
+        fig.add_vline(x=labels.index(mark), line_dash="dot", line_color="grey")
+    fig.update_layout(title="Truncation: quality (precision) against variety (recall)", height=320,
+                      xaxis_title="truncation threshold |z| <= t", yaxis_range=[0, 1],
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3))
+    return fig

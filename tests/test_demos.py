@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from genlab.metrics import report
+from genlab.metrics.memorisation import LEANING_BELOW
 from genlab.presets import make_config
 from genlab.runs import list_runs
 from genlab.snapshots import load_model
@@ -62,7 +63,10 @@ def test_the_ring_demos_show_collapse_next_to_coverage():
 
 
 def open_demo_page(runs_folder: Path, monkeypatch, page: str, **params) -> AppTest:
+    """The page on the demo runs, with a data folder kept for the module, so the evaluator
+    the lessons' measurements need is trained once."""
     monkeypatch.setenv("GENLAB_RUNS", str(runs_folder))
+    monkeypatch.setenv("GENLAB_DATA", str(runs_folder.parent / "data"))
     at = open_page(page, **params)
     assert not at.error, [e.value for e in at.error]
     return at
@@ -116,13 +120,15 @@ def test_every_claim_a_lesson_shows_quotes_the_numbers_beside_it(demos_dir, monk
     lesson = LESSONS[slug]
     at = open_demo_page(demos_dir, monkeypatch, "lessons", lesson=slug)
     shown = [m.value for m in at.markdown if m.value.startswith((":material/check_circle:", ":material/error:"))]
+    shown = shown[:len(lesson.claims)]  # the claims come first; a lesson's extras may add findings of their own
     assert len(shown) == len(lesson.claims)
     evaluations = {role: demo_runs(demos_dir)[run_id].evaluations()[-1] for role, run_id in lesson.runs.items()}
     for claim, text in zip(lesson.claims, shown):
         a, b = (evaluations[role] for role in lesson.compared)
         assert f"{lesson.compared[0]} {report.shown(a, claim.metric)}" in text
         assert f"{lesson.compared[1]} {report.shown(b, claim.metric)}" in text
-        top = lesson.compared[0] if a[claim.metric] > b[claim.metric] else lesson.compared[1]
+        top = lesson.compared[0] if report.number(a, claim.metric) > report.number(b, claim.metric) \
+            else lesson.compared[1]
         agrees = top == claim.higher
         assert (f"Higher for {top}, as the textbook expects" in text) == agrees
         assert (f"Higher for {top}, against the textbook" in text) == (not agrees)
@@ -157,3 +163,46 @@ def test_learn_walks_between_the_seed_and_its_farthest_neighbour(demos_dir, monk
     at = open_demo_page(demos_dir, monkeypatch, "learn")
     walks = [c for image in at.get("image") for c in image.captions if "→" in c]
     assert len(walks) == 2 and all(c.endswith(f"seed 0 → seed {end}") for c in walks), walks
+
+
+def test_the_new_image_demos_show_what_their_lessons_say(demos_dir):
+    """#16: the uniform-prior DCGAN draws from the cube; the DCGAN trained on 64 images leans
+    towards them (a memorisation ratio below what held-out images ever score, most samples
+    nearer a training image), where the full-data DCGAN's ratio is about 1."""
+    runs = demo_runs(demos_dir)
+    uniform = runs["demo-dcgan-fashion-uniform"]
+    assert uniform.config().model.prior == "uniform"
+    assert load_model(uniform)[0].codes(100, seed=0).abs().max() <= 1
+    full = runs["demo-dcgan-fashion"].evaluations()[-1]["memorisation"]
+    small = runs["demo-dcgan-fashion-64"].evaluations()[-1]["memorisation"]
+    assert small["n_reference"] == 64 and full["n_reference"] == 2000
+    assert 0.9 < full["ratio"] < 1.1 and abs(full["closer_to_train"] - 0.5) < 0.05
+    assert small["ratio"] < LEANING_BELOW and small["closer_to_train"] > 0.6
+    for run in runs.values():
+        e = run.evaluations()[-1]
+        if run.config().data.name == "fashion-mnist":  # IS lies between 1 and the number of classes
+            assert 1 <= e["inception_score"] <= 10 and 1 <= e["inception_score_real"] <= 10
+
+
+@needs_fashion
+@pytest.mark.parametrize("slug", ["priors", "memorisation", "gan-vs-vae"])
+def test_the_lessons_extras_quote_their_measurements(demos_dir, monkeypatch, slug):
+    at = open_demo_page(demos_dir, monkeypatch, "lessons", lesson=slug)
+    text = " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    if slug == "priors":
+        assert len(at.dataframe) >= 1 + 2  # the walk table beside the two runs' numbers
+        assert "with the whole prior" in text and at.select_slider(key="truncation").value is None
+        at.select_slider(key="truncation").set_value(0.5).run()
+        assert not at.exception and at.select_slider(key="truncation").value == 0.5
+    elif slug == "memorisation":
+        assert text.count("Memorisation: the samples' median distance") == 2
+        assert "it has begun to memorise them" in text and "no sign of copying" in text
+    else:
+        assert "for the pretend model" in text and "FID compares the samples' spread" in text
+
+
+@needs_fashion
+@pytest.mark.parametrize("slug", ["priors", "memorisation"])
+def test_the_new_lessons_open_in_presenter_mode(demos_dir, monkeypatch, slug):
+    at = open_demo_page(demos_dir, monkeypatch, "lessons", lesson=slug, present="true")
+    assert at.title[0].value == LESSONS[slug].title and images(at) >= 2

@@ -34,20 +34,20 @@ def make(runs_dir, variant, dataset, latent, snapshot=True, **extra):
 def test_the_pair_to_compare_shares_the_data_and_if_it_can_the_latent_size(runs_dir):
     make(runs_dir, "gan", "ring", 2)
     make(runs_dir, "vae", "moons", 2)  # other data: never paired with the ring GAN
-    assert comparison_pair(viewable_runs(runs_dir)) is None
+    assert comparison_pair(viewable_runs(list_runs(runs_dir))) is None
     vae_4 = make(runs_dir, "vae", "ring", 4)
-    gan, vae = comparison_pair(viewable_runs(runs_dir))
+    gan, vae = comparison_pair(viewable_runs(list_runs(runs_dir)))
     assert (gan.config.model.family, vae.run.id) == ("gan", vae_4.id)
     vae_2 = make(runs_dir, "vae", "ring", 2)
     make(runs_dir, "vae", "ring", 8)  # the newest, but its latent differs from the GAN's
-    assert comparison_pair(viewable_runs(runs_dir))[1].run.id == vae_2.id
+    assert comparison_pair(viewable_runs(list_runs(runs_dir)))[1].run.id == vae_2.id
     make(runs_dir, "vae", "ring", 2, beta=4.0)  # newer, same latent, but a beta-VAE
-    assert comparison_pair(viewable_runs(runs_dir))[1].run.id == vae_2.id
+    assert comparison_pair(viewable_runs(list_runs(runs_dir)))[1].run.id == vae_2.id
 
 
 def test_the_home_page_pairs_the_dcgan_demo_with_the_plain_vae(demos_dir):
     """#12: the Compare shortcut paired the DCGAN with the beta 4 VAE."""
-    gan, vae = comparison_pair(viewable_runs(demos_dir))
+    gan, vae = comparison_pair(viewable_runs(list_runs(demos_dir)))
     assert (gan.run.id, vae.run.id) == ("demo-dcgan-fashion", "demo-vae-fashion")
 
 
@@ -55,8 +55,8 @@ def test_only_runs_with_a_snapshot_are_viewable(runs_dir):
     shown = make(runs_dir, "gan", "ring", 2)
     make(runs_dir, "vae", "ring", 2, snapshot=False)
     assert len(list_runs(runs_dir)) == 2
-    assert [s.run.id for s in viewable_runs(runs_dir)] == [shown.id]
-    assert viewable_runs(runs_dir, family="vae") == []
+    assert [s.run.id for s in viewable_runs(list_runs(runs_dir))] == [shown.id]
+    assert viewable_runs(list_runs(runs_dir), family="vae") == []
 
 
 def test_latent_dimensions_in_order_of_their_kl():

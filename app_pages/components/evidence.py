@@ -9,7 +9,6 @@ import torch
 from genlab.data import DatasetError, DatasetUnavailable
 from genlab.latent import farthest_seed, interpolate
 from genlab.metrics.report import latest_evaluation, metric_rows
-from genlab.models import noise
 from genlab.runs import Run
 from genlab.viz import histogram_figure
 from app_pages.components.shared import model_at, run_dataset, show
@@ -23,14 +22,13 @@ def samples(run: Run, seed: int, n: int = 36, caption: str | None = None) -> Non
              nrow=int(n**0.5), width=360)
 
 
-def strip(run: Run, seed_a: int, seed_b: int, steps: int = 8) -> None:
-    """The run decoding a straight walk between the codes of two seeds."""
+def strip(run: Run, seed_a: int, seed_b: int, steps: int = 8, spherical: bool = False) -> None:
+    """The run decoding a straight (or, spherical, slerp) walk between the codes of two seeds."""
     model, _ = model_at(run)
-    d = model.latent_dim
     with torch.no_grad():
-        codes = interpolate(noise(1, d, seed_a), noise(1, d, seed_b), steps).to(model.device)
-        show(model.generate(codes), caption=f"{run.id}: seed {seed_a} → seed {seed_b}", nrow=steps, width=480,
-             role="walk")
+        codes = interpolate(model.codes(1, seed_a), model.codes(1, seed_b), steps, spherical)
+        show(model.generate(codes), caption=f"{run.id}: seed {seed_a} → seed {seed_b}"
+             + (" (slerp)" if spherical else ""), nrow=steps, width=480, role="walk")
 
 
 def walk_end(run: Run, seed: int) -> int:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from genlab.metrics import NO_LIKELIHOOD
-from genlab.metrics.report import metric_rows
+from genlab.metrics.memorisation import verdict
+from genlab.metrics.report import metric_rows, nearest_training_images
 from genlab.runs import Run
 from genlab.viz import histogram_figure, metric_history_figure
+from app_pages.components.shared import model_at, run_dataset, show
 
 
 def show_evaluation(run: Run, key: str) -> None:
@@ -22,6 +24,8 @@ def show_evaluation(run: Run, key: str) -> None:
     st.dataframe(metric_rows(latest), hide_index=True, key=f"metrics-{key}")
     if "likelihood" in latest:
         st.info(NO_LIKELIHOOD)
+    if "memorisation" in latest:
+        show_memorisation(run, latest, key)
     if "histogram" in latest:
         st.plotly_chart(histogram_figure(latest["histogram"], latest.get("classes"),
                                          "Generated samples per class (evaluator's guess)"), key=f"hist-{key}")
@@ -31,3 +35,29 @@ def show_evaluation(run: Run, key: str) -> None:
     if len(evaluations) > 1:
         keys = ["modes_captured"] if "modes_captured" in latest else ["fid", "fid_floor"]
         st.plotly_chart(metric_history_figure(evaluations, keys, "Over training"), key=f"history-{key}")
+
+
+def show_memorisation(run: Run, entry: dict, key: str) -> None:
+    """The memorisation numbers in words, and (on request) samples over their nearest
+    training images."""
+    st.caption(memorisation_sentence(entry))
+    if st.toggle("Show samples beside their nearest training images", key=f"nearest-{key}"):
+        nearest_twins(run, entry)
+
+
+def memorisation_sentence(entry: dict) -> str:
+    m = entry["memorisation"]
+    return (f"Memorisation: the samples' median distance to their nearest training image is "
+            f"{m['median_train_distance']:.3g}, to their nearest test image {m['median_test_distance']:.3g} "
+            f"(ratio {m['ratio']:.2f}; {m['closer_to_train']:.0%} of samples are closer to a training "
+            f"image), so they are {verdict(m['ratio'])}.")
+
+
+def nearest_twins(run: Run, entry: dict) -> None:
+    """8 samples of the evaluated snapshot above the training image nearest each."""
+    reference = entry["memorisation"]["n_reference"]
+    model, step = model_at(run, entry["step"])
+    fake, twins, distance = nearest_training_images(model, run_dataset(run), 8, reference)
+    show(fake, caption=f"{run.id}: 8 samples at step {step}", nrow=8)
+    show(twins, caption=f"the training image nearest each, among the {reference:,} the ratio uses (distances "
+                        + ", ".join(f"{d:.2g}" for d in distance.tolist()) + ")", nrow=8, role="real")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -35,6 +35,9 @@ class Dataset:
     modes: torch.Tensor | None = None
     mode_std: float | None = None
     notes: dict[str, int] = field(default_factory=dict)
+    # A dataset cut to its first n training samples (first_train) keeps the whole one here:
+    # the evaluator and the real-vs-real floors use the whole training split.
+    whole: Dataset | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -44,6 +47,14 @@ class Dataset:
     @property
     def n_classes(self) -> int:
         return len(self.classes) if self.classes else 0
+
+    def first_train(self, n: int) -> Dataset:
+        """This dataset with only its first n training samples (the test split is kept)."""
+        if not 1 <= n <= len(self.x_train):
+            raise DatasetError(f"a training subset must be between 1 and the {len(self.x_train):,} training "
+                               f"samples of {self.name}, not {n:,}")
+        y = self.y_train[:n] if self.y_train is not None else None
+        return replace(self, x_train=self.x_train[:n], y_train=y, whole=self.whole or self)
 
     def info(self) -> dict:
         """What a run records of its data (dataset.json): no tensors, only their description."""

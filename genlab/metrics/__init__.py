@@ -8,6 +8,13 @@ MEANINGS = {
     "kid": "Kernel distance (unbiased MMD^2, cubic kernel) in the same features; lower is better, "
            "and unlike FID it has no bias from the sample size.",
     "kid_floor": "KID between the training and test splits.",
+    "inception_score": "Inception Score in GenLab's evaluator (not Inception): exp E KL(p(y|x) || p(y)), "
+                       "high when each sample is one clear class and the classes are spread; at most the "
+                       "number of classes. Blind to variety within a class. ± its spread over 10 splits.",
+    "inception_score_real": "The same score of the real test images: the ceiling for this evaluator.",
+    "memorisation_ratio": "Median distance of samples to their nearest training image over that to their "
+                          "nearest test image, in evaluator features: about 1 when the model generalises, "
+                          "far below 1 when it copies its training data.",
     "precision": "Share of samples that fall inside the real data's manifold: quality.",
     "recall": "Share of real data inside the samples' manifold: diversity.",
     "density": "Like precision, but counts how many real neighbourhoods hold each sample (about 1 when matched).",

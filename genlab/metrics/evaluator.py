@@ -44,14 +44,14 @@ class Classifier(nn.Module):
 
     @torch.no_grad()
     def embed(self, x: torch.Tensor, batch: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
-        """Features [N, 128] and predicted classes [N] of images in [0, 1]."""
+        """Features [N, 128] and class probabilities p(y|x) [N, classes] of images in [0, 1]."""
         self.eval()
-        feats, preds = [], []
+        feats, probs = [], []
         for i in range(0, len(x), batch):
             f = self.features(x[i:i + batch])
             feats.append(f)
-            preds.append(self.head(f).argmax(1))
-        return torch.cat(feats), torch.cat(preds)
+            probs.append(self.head(f).softmax(1))
+        return torch.cat(feats), torch.cat(probs)
 
 
 def evaluator_key(data: Dataset) -> str:
@@ -73,16 +73,22 @@ def train_evaluator(data: Dataset, device: torch.device, seed: int = 0) -> tuple
         model = Classifier(data.shape[0], data.n_classes).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     x, y = data.x_train.to(device), data.y_train.to(device)
+    with torch.enable_grad():  # a view may ask for the evaluator from inside torch.no_grad
+        _fit(model, optimizer, x, y, seed)
+    _, probs = model.embed(data.x_test.to(device))
+    return model, (probs.argmax(1).cpu() == data.y_test).double().mean().item()
+
+
+def _fit(model: Classifier, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, seed: int) -> None:
+    """TRAIN_STEPS of cross-entropy on seeded random batches."""
     rng = torch.Generator().manual_seed(seed)
     model.train()
     for _ in range(TRAIN_STEPS):
-        idx = torch.randint(len(x), (min(BATCH, len(x)),), generator=rng).to(device)
+        idx = torch.randint(len(x), (min(BATCH, len(x)),), generator=rng).to(x.device)
         loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-    _, pred = model.embed(data.x_test.to(device))
-    return model, (pred.cpu() == data.y_test).double().mean().item()
 
 
 def _load(path: Path, data: Dataset) -> tuple[Classifier, float] | None:
@@ -100,6 +106,7 @@ def _load(path: Path, data: Dataset) -> tuple[Classifier, float] | None:
 def load_or_train(data: Dataset, device: torch.device) -> tuple[Classifier, float]:
     """The stored evaluator of this dataset, trained and stored first when missing or
     unreadable (a corrupt or foreign file is replaced)."""
+    data = data.whole or data  # a run on a training subset is judged by the whole dataset's evaluator
     if data.y_train is None or data.n_classes < 2:
         raise ValueError(f"{data.name} has no class labels to train an evaluator on")
     path = evaluator_path(data)

@@ -12,8 +12,10 @@ from genlab.data import Dataset
 from genlab.metrics import MEANINGS, NO_LIKELIHOOD
 from genlab.metrics.evaluator import load_or_train
 from genlab.metrics.frechet import fid, kid
+from genlab.metrics.inception import inception_score
 from genlab.metrics.likelihood import elbo_terms, iwae_bound
 from genlab.metrics.manifold import prdc
+from genlab.metrics.memorisation import memorisation, nearest
 from genlab.metrics.modes import class_histogram, mode_coverage
 from genlab.models import GenerativeModel
 from genlab.runs import Run
@@ -36,7 +38,11 @@ def evaluate_model(model: GenerativeModel, data: Dataset, n: int = 2000, iwae_k:
     out: dict[str, Any] = {"n_samples": n}
     fake = generate_many(model, n, SAMPLE_SEED).to(device)
     test = data.x_test[:n].to(device)
-    train = data.x_train[:n].to(device)
+    # The real-vs-real floors use the whole training split; memorisation, what the model saw.
+    train = (data.whole or data).x_train[:n].to(device)
+    trained_on = data.x_train[:n].to(device)
+    if model.config.truncation is not None:
+        out["truncation"] = model.config.truncation
 
     if data.kind == "points":
         out["feature_space"] = "the 2-D points themselves"
@@ -47,13 +53,17 @@ def evaluate_model(model: GenerativeModel, data: Dataset, n: int = 2000, iwae_k:
         evaluator, accuracy = load_or_train(data, torch.device(device))
         out["feature_space"] = f"GenLab's {data.name} evaluator (test accuracy {accuracy:.1%})"
         out["evaluator_accuracy"] = accuracy
-        (f_fake, p_fake), (f_test, _), (f_train, _) = (evaluator.embed(x) for x in (fake, test, train))
-        feats = {"fake": f_fake, "test": f_test, "train": f_train}
-        out.update(class_histogram(p_fake.cpu(), data.y_test, data.n_classes))
+        (f_fake, p_fake), (f_test, p_test), (f_train, _) = (evaluator.embed(x) for x in (fake, test, train))
+        feats = {"fake": f_fake, "test": f_test, "train": f_train,
+                 "trained_on": f_train if data.whole is None else evaluator.embed(trained_on)[0]}
+        out.update(class_histogram(p_fake.argmax(1).cpu(), data.y_test, data.n_classes))
         out["classes"] = data.classes
+        out["inception_score"], out["inception_score_std"] = inception_score(p_fake.cpu())
+        out["inception_score_real"], _ = inception_score(p_test.cpu())
     else:
         out["feature_space"] = "raw pixels (the dataset has no labels to train an evaluator on)"
-        feats = {"fake": fake.flatten(1), "test": test.flatten(1), "train": train.flatten(1)}
+        feats = {"fake": fake.flatten(1), "test": test.flatten(1), "train": train.flatten(1),
+                 "trained_on": trained_on.flatten(1)}
 
     f = {k: v.cpu() for k, v in feats.items()}
     out["fid"] = fid(f["test"], f["fake"])
@@ -61,6 +71,8 @@ def evaluate_model(model: GenerativeModel, data: Dataset, n: int = 2000, iwae_k:
     out["kid"], out["kid_std"] = kid(f["test"], f["fake"])
     out["kid_floor"], _ = kid(f["train"], f["test"])
     out.update(prdc(f["test"][:PRDC_MAX], f["fake"][:PRDC_MAX], k=5))
+    if data.kind == "images":
+        out["memorisation"] = memorisation(f["fake"], f["trained_on"], f["test"])
 
     if model.family == "vae":
         labels = data.y_test[: len(test)].to(device) if (model.n_classes and data.y_test is not None) else None
@@ -72,6 +84,55 @@ def evaluate_model(model: GenerativeModel, data: Dataset, n: int = 2000, iwae_k:
     else:
         out["likelihood"] = NO_LIKELIHOOD
     return out
+
+
+@torch.no_grad()
+def nearest_training_images(model: GenerativeModel, data: Dataset, n: int = 8, reference: int = 2000,
+                            device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The first n evaluation samples, the training image nearest each among the first
+    `reference` the model trained on (in the evaluator's features, or in pixels for
+    unlabelled data), and the distances: copies show as twins."""
+    model = model.to(device).eval()
+    fake = generate_many(model, n, SAMPLE_SEED).to(device)
+    train = data.x_train[:reference].to(device)
+    if data.y_train is not None and data.n_classes >= 2:
+        evaluator, _ = load_or_train(data, torch.device(device))
+        f_fake, f_train = evaluator.embed(fake)[0], evaluator.embed(train)[0]
+    else:
+        f_fake, f_train = fake.flatten(1), train.flatten(1)
+    distance, index = nearest(f_fake.cpu(), f_train.cpu())
+    return fake.cpu(), data.x_train[index], distance
+
+
+@torch.no_grad()
+def truncation_sweep(model: GenerativeModel, data: Dataset, thresholds: list[float | None],
+                     n: int = 1000) -> list[dict[str, float | None]]:
+    """Precision, recall and FID of the model's samples truncated at each threshold (None:
+    the whole prior), in the evaluator's features, against n test images."""
+    evaluator, _ = load_or_train(data, model.device)  # on the model's device; the model is not moved
+    f_test = evaluator.embed(data.x_test[:n].to(model.device))[0].cpu()
+    rows = []
+    for t in thresholds:
+        fake = torch.cat([model.sample(min(500, n - i), SAMPLE_SEED + i, truncation=t) for i in range(0, n, 500)])
+        f_fake = evaluator.embed(fake)[0].cpu()
+        scores = prdc(f_test, f_fake, k=5)
+        rows.append({"truncation": t, "precision": scores["precision"], "recall": scores["recall"],
+                     "fid": fid(f_test, f_fake)})
+    return rows
+
+
+@torch.no_grad()
+def prototype_scores(data: Dataset) -> dict[str, Any]:
+    """Inception Score and FID of a pretend generator that only ever draws one test image of
+    each class (a model collapsed onto a prototype per class), beside the real test data's
+    Inception Score: IS rewards it, FID does not."""
+    evaluator, _ = load_or_train(data, torch.device("cpu"))
+    first = [int((data.y_test == c).nonzero()[0]) for c in range(data.n_classes)]
+    prototypes = data.x_test[first].repeat(max(1, 2000 // data.n_classes), 1, 1, 1)
+    f_proto, p_proto = evaluator.embed(prototypes)
+    f_test, p_test = evaluator.embed(data.x_test[:2000])
+    return {"inception_score": inception_score(p_proto)[0], "fid": fid(f_test, f_proto),
+            "inception_score_real": inception_score(p_test)[0], "test_indices": first}
 
 
 def record_evaluation(run: Run, step: int, result: dict[str, Any]) -> None:
@@ -87,8 +148,9 @@ def latest_evaluation(run: Run) -> dict[str, Any] | None:
 
 
 # The headline numbers of an evaluation, in the order they are shown.
-HEADLINE = ["modes_captured", "high_quality", "fid", "fid_floor", "kid", "kid_floor", "precision", "recall",
-            "density", "coverage", "classes_covered", "kl_to_real", "elbo", "iwae", "recon", "kl", "recon_mse",
+HEADLINE = ["modes_captured", "high_quality", "fid", "fid_floor", "kid", "kid_floor", "inception_score",
+            "inception_score_real", "precision", "recall", "density", "coverage", "classes_covered", "kl_to_real",
+            "memorisation_ratio", "elbo", "iwae", "recon", "kl", "recon_mse",
             "evaluator_accuracy"]
 
 
@@ -96,7 +158,7 @@ def metric_rows(entry: dict[str, Any], only: tuple[str, ...] | None = None) -> l
     """One row per headline number of an evaluation (or of those in `only`): metric, value, meaning."""
     rows = []
     for key in HEADLINE:
-        value = entry.get(key)
+        value = number(entry, key)
         if not isinstance(value, (int, float)) or (only is not None and key not in only):
             continue
         label = f"iwae (k={entry.get('iwae_k')})" if key == "iwae" else key
@@ -104,13 +166,23 @@ def metric_rows(entry: dict[str, Any], only: tuple[str, ...] | None = None) -> l
     return rows
 
 
+def number(entry: dict[str, Any], key: str) -> Any:
+    """One headline number of an evaluation, or None; the memorisation ratio is kept in
+    the memorisation summary."""
+    if key == "memorisation_ratio":
+        return (entry.get("memorisation") or {}).get("ratio")
+    return entry.get(key)
+
+
 def shown(entry: dict[str, Any], key: str) -> str:
     """One number of an evaluation as every view prints it: '7 of 8', '0.8829', '18.35'."""
-    value = entry[key]
+    value = number(entry, key)
     if key == "modes_captured":
         return f"{value} of {entry['modes_total']}"
     if key == "classes_covered":
         return f"{value} of {entry['classes_total']}"
+    if key == "inception_score":
+        return f"{value:.3g} ± {entry['inception_score_std']:.2g}"
     return f"{value:.4g}"
 
 

@@ -51,6 +51,11 @@ DEMOS: list[Demo] = [
          {**_IMAGES, "beta": 4.0}),
     Demo("demo-vae-2d-fashion", "vae", "fashion-mnist", "VAE with a 2-D latent on Fashion-MNIST",
          dict(latent_dim=2, hidden=256, steps=3000, n_snapshots=4)),
+    # For the lessons on priors and on memorisation: one snapshot interval, to stay within budget.
+    Demo("demo-dcgan-fashion-uniform", "dcgan", "fashion-mnist", "DCGAN on Fashion-MNIST, uniform prior",
+         {**_IMAGES, "prior": "uniform", "n_snapshots": 1}),
+    Demo("demo-dcgan-fashion-64", "dcgan", "fashion-mnist", "DCGAN trained on only 64 Fashion-MNIST images",
+         {**_IMAGES, "train_subset": 64, "batch_size": 64, "n_snapshots": 1}),
     Demo("demo-gan-ring", "gan", "ring", "GAN on the ring that finds every mode",
          dict(steps=5000, n_snapshots=4)),
     # A generator that learns ten times faster than its discriminator: all its samples form one
@@ -66,9 +71,10 @@ def demo_runs(runs_dir: Path) -> dict[str, Run]:
 
 
 def shrink(run: Run) -> None:
-    """Drop the training checkpoint and store snapshot weights as float16 (views load them
-    into float32 modules, so only the stored precision changes)."""
+    """Drop the training checkpoint (and the trainer's lock file) and store snapshot weights
+    as float16 (views load them into float32 modules, so only the stored precision changes)."""
     run.checkpoint_path.unlink(missing_ok=True)
+    run.lock_path.unlink(missing_ok=True)
     for step in run.snapshot_steps():
         path = run.snapshot_path(step)
         state = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(str(path)).items()}
@@ -125,14 +131,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval-samples", type=int, default=2000)
     parser.add_argument("--redraw", action="store_true",
                         help="only draw the snapshot pictures of the demos in --out again (no training)")
+    parser.add_argument("--reevaluate", action="store_true",
+                        help="only evaluate the demos in --out again, from their stored weights (no training)")
     args = parser.parse_args(argv)
     wanted = [d for d in DEMOS if not args.only or d.run_id in args.only.split(",")]
     if not wanted:
         print(f"no such demo; known: {', '.join(d.run_id for d in DEMOS)}", file=sys.stderr)
         return 2
-    if args.redraw:
+    if args.redraw or args.reevaluate:
         for demo in wanted:
-            redraw_snapshots(demo_runs(args.out)[demo.run_id])
+            run = demo_runs(args.out)[demo.run_id]
+            if args.redraw:
+                redraw_snapshots(run)
+            else:
+                evaluate_snapshots(run, args.eval_samples)
         return 0
     for demo in wanted:
         start = time.perf_counter()

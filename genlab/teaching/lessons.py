@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from genlab.config import RunConfig
-from genlab.metrics.report import shown
+from genlab.metrics.report import number, shown
 from genlab.presets import make_config
 
 VIEWS = ("modes", "side-by-side")
@@ -18,7 +18,8 @@ VIEWS = ("modes", "side-by-side")
 NAMES = {"fid": "FID (lower is better)", "precision": "Precision", "recall": "Recall",
          "recon": "Reconstruction loss (lower is better)", "kl": "KL (nats the code carries)",
          "classes_covered": "Classes covered", "modes_captured": "Modes captured",
-         "high_quality": "Share of samples on a mode"}
+         "high_quality": "Share of samples on a mode", "inception_score": "Inception Score (evaluator's)",
+         "memorisation_ratio": "Memorisation ratio (about 1: no copying; far below 1: copies)"}
 
 
 @dataclass(frozen=True)
@@ -38,16 +39,36 @@ class Finding:
     as_expected: bool
 
 
+def truncation_findings(sweep: list[dict[str, Any]]) -> list[Finding]:
+    """What a truncation sweep (genlab.metrics.report.truncation_sweep) shows, from its
+    numbers: precision and recall with the whole prior against the tightest truncation."""
+    whole = next((r for r in sweep if r["truncation"] is None), None)
+    cut = [r for r in sweep if r["truncation"] is not None]
+    if whole is None or not cut:
+        return []
+    tight = min(cut, key=lambda r: r["truncation"])
+    findings = []
+    for metric, expected, why in (("precision", "rose", "codes near the mode make the generator's most typical images"),
+                                  ("recall", "fell", "the rarer images need the codes far from the mode")):
+        before, after = whole[metric], tight[metric]
+        went = "rose" if after > before else "fell" if after < before else "stayed"
+        text = (f"{metric.capitalize()}: {before:.3f} with the whole prior, {after:.3f} truncated at "
+                f"{tight['truncation']:g}. It {went}")
+        findings.append(Finding(f"{text}, as the truncation trick promises: {why}." if went == expected else
+                                f"{text}, against what the truncation trick promises ({why}).", went == expected))
+    return findings
+
+
 def judge(claim: Claim, evaluations: dict[str, dict[str, Any]]) -> Finding | None:
     """The claim checked against the runs' latest evaluations: a sentence that quotes the
     numbers and says whether they agree with the textbook. None when a number is missing."""
-    if any(claim.metric not in e for e in evaluations.values()):
+    if any(number(e, claim.metric) is None for e in evaluations.values()):
         return None
     (a, ea), (b, eb) = evaluations.items()
     values = f"{NAMES[claim.metric]}: {a} {shown(ea, claim.metric)}, {b} {shown(eb, claim.metric)}."
-    if ea[claim.metric] == eb[claim.metric]:
+    if number(ea, claim.metric) == number(eb, claim.metric):
         return Finding(f"{values} A tie: the textbook expects {claim.higher} higher ({claim.because}).", False)
-    top = a if ea[claim.metric] > eb[claim.metric] else b
+    top = a if number(ea, claim.metric) > number(eb, claim.metric) else b
     if top == claim.higher:
         return Finding(f"{values} Higher for {top}, as the textbook expects: {claim.because}.", True)
     return Finding(f"{values} Higher for {top}, against the textbook, which expects it higher for "
@@ -71,6 +92,9 @@ class Lesson:
     # Checked against the numbers at every view; `compared` names the two roles they compare.
     claims: tuple[Claim, ...] = ()
     compared: tuple[str, str] = ("", "")
+    # More evidence below the view, by name: "prototype-scores", "walk-reach", "truncation",
+    # "nearest-training" (see app_pages/lessons.py).
+    extras: tuple[str, ...] = ()
 
     def findings(self, evaluations: dict[str, dict[str, Any]]) -> list[Finding]:
         """The claims judged on the latest evaluations of the compared roles (by role)."""
@@ -147,11 +171,16 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
          "FID in GenLab's evaluator space, read against the real-vs-real floor, sums the gap; "
          "precision (how realistic) and recall (how much of the data is covered) split it in two. "
          "What they say of these two runs is below.",
-         "Only the VAE gives a likelihood bound and an encoder: a GAN has neither."],
+         "Only the VAE gives a likelihood bound and an encoder: a GAN has neither.",
+         "The Inception Score, here computed with GenLab's evaluator instead of Inception, asks only "
+         "whether each sample is one clear class and whether the classes are spread. It never looks at "
+         "real data: a model that draws one sharp prototype per class scores near the ceiling. The "
+         "block at the bottom measures that on such a pretend model; FID is not fooled."],
         {"GAN": "demo-dcgan-fashion", "VAE": "demo-vae-fashion"},
         [("dcgan", "fashion-mnist", dict(steps=1000, latent_dim=32, name="lesson-dcgan")),
          ("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, name="lesson-conv-vae"))],
-        metrics=("fid", "fid_floor", "precision", "recall", "classes_covered", "elbo"), compare_link=True,
+        metrics=("fid", "fid_floor", "precision", "recall", "inception_score", "classes_covered", "elbo"),
+        compare_link=True, extras=("prototype-scores",),
         claims=(
             Claim("fid", "VAE", "blur moves the VAE's samples away from the data in feature space",
                   "The GAN's samples are further from the data here: it may not have trained long enough."),
@@ -162,9 +191,55 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
             Claim("recall", "VAE", "a VAE must reconstruct every training image, a GAN may drop some",
                   "This DCGAN did not collapse: it covers the data at least as well as the VAE. Losing "
                   "coverage is a risk for a GAN, not a certainty."),
+            Claim("inception_score", "GAN", "sharp samples are classified confidently",
+                  "The VAE's samples are the more confidently classified here: blur need not hide the class."),
             Claim("classes_covered", "VAE", "a VAE must reconstruct every class",
                   "The evaluator counts a class only when enough samples look like it; the VAE's "
                   "blurriest samples may look like no garment in particular."),
         ),
         compared=("VAE", "GAN")),
+    Lesson(
+        "priors", "Noise priors and the truncation trick",
+        ["Two DCGANs on Fashion-MNIST, identical but for the noise z they draw from: a standard normal "
+         "N(0, I) and uniform on [-1, 1]^32. The generator learns to turn either into images; neither "
+         "prior is better in itself. (A VAE keeps its normal prior: its KL term is measured against it.)",
+         "One seed gives corresponding codes under both priors (each coordinate at the same quantile), "
+         "so the same seed draws comparable samples.",
+         "Walks: under a normal prior almost every code has a norm near sqrt(32); a straight walk (lerp) "
+         "between two codes passes through codes of about 0.7 times that norm, which the generator rarely "
+         "saw, so slerp, which keeps the norm, is the usual choice. A uniform prior's cube is convex: a "
+         "straight walk never leaves it, while slerp's arc can. The table measures both.",
+         "The truncation trick (Brock et al. 2019): sample the normal prior cut at |z| <= t. A smaller t "
+         "keeps codes near the mode, so samples should be more typical (precision up) and less varied "
+         "(recall down). Move the slider; the curve is measured on the normal-prior run."],
+        {"normal": "demo-dcgan-fashion", "uniform": "demo-dcgan-fashion-uniform"},
+        [("dcgan", "fashion-mnist", dict(steps=1000, latent_dim=32, name="lesson-prior-normal")),
+         ("dcgan", "fashion-mnist", dict(steps=1000, latent_dim=32, prior="uniform", name="lesson-prior-uniform"))],
+        metrics=("fid", "fid_floor", "precision", "recall", "inception_score"),
+        extras=("walk-reach", "truncation")),
+    Lesson(
+        "memorisation", "Does a GAN copy its training data?",
+        ["A GAN's generator never sees a training image: it learns only through the discriminator's "
+         "gradients. Still, trained long on a few images, D can memorise them and G learn to hit them.",
+         "The test: for each sample, the distance to its nearest training image and to its nearest test "
+         "image, in the evaluator's features. A model that generalises is as close to images it never "
+         "saw as to those it trained on (ratio about 1); one that copies is far closer to its training "
+         "images (ratio far below 1).",
+         "Left, a DCGAN trained on all 60,000 training images; right, the same DCGAN trained for as many "
+         "steps on only 64 of them. Under each: samples above the training image nearest each.",
+         "What to expect from a GAN on few images: its samples lean towards the images it saw, but "
+         "clean copies are rare. The discriminator memorises the 64 images first and its gradients "
+         "stop guiding the generator, so samples degrade (see FID) before they become twins; this is "
+         "why small-data GANs use augmentation (ADA, Karras et al. 2020)."],
+        {"60,000 images": "demo-dcgan-fashion", "64 images": "demo-dcgan-fashion-64"},
+        [("dcgan", "fashion-mnist", dict(steps=2000, latent_dim=32, train_subset=64, batch_size=64,
+                                         name="lesson-copy-64"))],
+        metrics=("memorisation_ratio", "fid", "precision", "recall"),
+        claims=(
+            Claim("memorisation_ratio", "60,000 images",
+                  "a generator trained thousands of times on 64 images learns to land on them",
+                  "The small run did not lean towards its 64 images here: its samples are as close to "
+                  "unseen images (look at the samples: it may have degraded or collapsed instead)."),
+        ),
+        compared=("60,000 images", "64 images"), extras=("nearest-training",)),
 ]}
