@@ -10,10 +10,9 @@ from genlab.access import max_runs_per_student
 from genlab.config import ConfigError
 from genlab.device import describe, pick_device
 from genlab.overview import progress
-from genlab.runs import list_runs
 from genlab.uploads import quota_mb
 from app_pages.components.login import account_box, login_form, signed_in
-from app_pages.components.shared import PRESENTER_CSS, presenter_asked, runs_dir
+from app_pages.components.shared import PRESENTER_CSS, presenter_asked, runs_dir, runs_listing
 
 st.set_page_config(page_title="GenLab", page_icon=":material/blur_on:", layout="wide",
                    initial_sidebar_state="collapsed" if presenter_asked() else "auto")
@@ -68,7 +67,7 @@ if not allowed:
 def sidebar_status() -> None:
     # Each tick also moves the queue and notices workers that died.
     jobs.reconcile(runs_dir())
-    active = [s for s in list_runs(runs_dir()) if s.state in jobs.ACTIVE]
+    active = [s for s in runs_listing() if s.state in jobs.ACTIVE]
     st.caption(f"Device: {describe(pick_device())} · up to {jobs.max_jobs()} run(s) at once")
     if not active:
         st.caption("No run is training.")

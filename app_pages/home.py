@@ -5,9 +5,8 @@ from collections import Counter
 import streamlit as st
 
 from genlab.overview import comparison_pair
-from genlab.runs import list_runs
 from genlab.teaching.lessons import LESSONS
-from app_pages.components.shared import runs_dir, viewable_runs
+from app_pages.components.shared import runs_listing, viewable_runs
 
 st.title("GenLab")
 st.markdown(
@@ -17,7 +16,7 @@ st.markdown(
     "maximises a bound on the likelihood and tends to give blurrier samples from a smooth, "
     "encodable latent space. Here you can see both for yourself.")
 
-summaries = list_runs(runs_dir())
+summaries = runs_listing()
 counts = Counter(s.state for s in summaries)
 cols = st.columns(4)
 cols[0].metric("Runs", len(summaries))

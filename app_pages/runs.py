@@ -8,11 +8,11 @@ from genlab.config import ConfigError
 from genlab.estimate import duration
 from genlab.models import curves_for
 from genlab.overview import Progress, folder_note, progress
-from genlab.runs import RunError, list_runs, open_run
+from genlab.runs import RunError, open_run
 from genlab.viz import curves_figure, kl_per_dim_figure
 from app_pages.components.login import current_user
 from app_pages.components.metrics_view import show_evaluation
-from app_pages.components.shared import guard, runs_dir
+from app_pages.components.shared import guard, runs_dir, runs_listing
 
 st.title("Runs")
 
@@ -24,7 +24,7 @@ def time_left(state: str, p: Progress) -> str:
 
 @st.fragment(run_every=2)
 def table() -> None:
-    summaries = list_runs(runs_dir())
+    summaries = runs_listing()
     if not summaries:
         st.info("No runs yet. Launch one on the Train page.")
         return
@@ -50,7 +50,7 @@ def table() -> None:
 
 table()
 
-summaries = list_runs(runs_dir())
+summaries = runs_listing()
 ids = [s.run.id for s in summaries]
 if not ids:
     st.stop()

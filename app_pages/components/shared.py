@@ -16,7 +16,7 @@ from genlab.data.folder import load_zip_bytes
 from genlab.device import pick_device
 from genlab.models import GenerativeModel
 from genlab import overview
-from genlab.runs import Run, RunError, RunSummary, default_runs_dir, open_run
+from genlab.runs import Run, RunError, RunSummary, default_runs_dir, list_runs, open_run
 from genlab.snapshots import load_model
 from genlab.uploads import content_id, safe_name
 from genlab.viz import picture, png_bytes
@@ -54,9 +54,14 @@ def controls(label: str = "Runs and settings"):
     return st.expander(label, icon=":material/tune:") if presenting() else st.container()
 
 
+def runs_listing() -> list[RunSummary]:
+    """Every run in the app's runs folder, newest first (broken ones with their error)."""
+    return list_runs(runs_dir())
+
+
 def viewable_runs(family: str | None = None) -> list[RunSummary]:
     """Runs that have at least one snapshot to look at, optionally of one family."""
-    return overview.viewable_runs(runs_dir(), family)
+    return overview.viewable_runs(runs_listing(), family)
 
 
 def run_label(run_id: str, summaries: list[RunSummary]) -> str:
@@ -119,8 +124,10 @@ def upload_content_id(file_id: str, _raw: bytes) -> str:
 
 
 def run_dataset(run: Run):
+    """The run's data as it trained on it (cut to its training subset, if it has one)."""
     d = run.config().data
-    return dataset(d.name, d.path, d.image_size, d.color)
+    data = dataset(d.name, d.path, d.image_size, d.color)
+    return data.first_train(d.train_subset) if d.train_subset else data
 
 
 def show(samples: torch.Tensor, caption: str | None = None, nrow: int = 8, real: torch.Tensor | None = None,
