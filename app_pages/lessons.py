@@ -12,8 +12,8 @@ from genlab.latent import walk_reach
 from genlab.metrics.report import latest_evaluation, prototype_scores, truncation_sweep
 from genlab.models import GenerativeModel
 from genlab.runs import Run, RunError, open_run
-from genlab.teaching.lessons import LESSONS, Finding, Lesson, truncation_findings
-from genlab.viz import kl_per_dim_figure, truncation_figure
+from genlab.teaching.lessons import LESSONS, Finding, Lesson, regulariser_findings, truncation_findings
+from genlab.viz import kl_per_dim_figure, runs_curve_figure, truncation_figure
 from app_pages.components import evidence
 from app_pages.components.login import current_user
 from app_pages.components.metrics_view import memorisation_sentence, nearest_twins
@@ -88,7 +88,27 @@ def side_by_side(lesson: Lesson, runs: dict[str, Run]) -> None:
                      query_params={"gan": runs["GAN"].id, "vae": runs["VAE"].id})
 
 
-SHOW = {"modes": modes, "side-by-side": side_by_side}
+def regularisers(lesson: Lesson, runs: dict[str, Run]) -> None:
+    """Each run's samples over the data with its modes, D's gradient norm through training,
+    and what the numbers say of each regulariser against the run without one."""
+    for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
+        with col:
+            st.markdown(f"#### {role}")
+            evidence.mode_figure(run, f"lesson-reg-{role}")
+    logs = {role: run.metrics() for role, run in runs.items()}
+    st.plotly_chart(runs_curve_figure(logs, "grad_norm_d", title="|grad D| through training (log scale)"),
+                    key="lesson-reg-grad")
+    for col, (key, name) in zip(st.columns(2), (("loss_d", "D"), ("loss_g", "G"))):
+        col.plotly_chart(runs_curve_figure(logs, key, title=f"{name}'s loss through training", log=False),
+                         key=f"lesson-reg-{key}")
+    evaluations = {role: e for role, run in runs.items() if (e := latest_evaluation(run))}
+    found = regulariser_findings(evaluations, logs)
+    if found:
+        st.markdown("#### What these runs show")
+    say(found)
+
+
+SHOW = {"modes": modes, "side-by-side": side_by_side, "regularisers": regularisers}
 
 
 @st.cache_data(show_spinner="Scoring a pretend model of ten prototypes…")

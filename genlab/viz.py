@@ -202,3 +202,18 @@ def truncation_figure(rows: list[dict], chosen: float | None = None) -> go.Figur
                       xaxis_title="truncation threshold |z| <= t", yaxis_range=[0, 1],
                       margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3))
     return fig
+
+
+def runs_curve_figure(logs: dict[str, list[dict]], key: str, smoothing: float = 0.9, title: str = "",
+                      log: bool = True) -> go.Figure:
+    """One logged value of several runs against the step, a line per run (EMA-smoothed)."""
+    fig = go.Figure()
+    for name, records in logs.items():
+        points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
+        if points:
+            fig.add_trace(go.Scatter(x=[p[0] for p in points], y=ema([p[1] for p in points], smoothing),
+                                     mode="lines", name=name))
+    fig.update_layout(title=title or LABELS.get(key, key), height=320, xaxis_title="step",
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    fig.update_yaxes(type="log" if log else "linear")
+    return fig

@@ -202,7 +202,22 @@ def test_the_lessons_extras_quote_their_measurements(demos_dir, monkeypatch, slu
 
 
 @needs_fashion
-@pytest.mark.parametrize("slug", ["priors", "memorisation"])
+@pytest.mark.parametrize("slug", ["priors", "memorisation", "regularisation"])
 def test_the_new_lessons_open_in_presenter_mode(demos_dir, monkeypatch, slug):
     at = open_demo_page(demos_dir, monkeypatch, "lessons", lesson=slug, present="true")
     assert at.title[0].value == LESSONS[slug].title and images(at) >= 2
+
+
+def test_the_regularisation_lesson_judges_each_regulariser_on_its_numbers(demos_dir, monkeypatch):
+    """#16: four GANs on the grid; each finding quotes the runs' modes captured and is marked
+    as expected exactly when the numbers agree with the textbook."""
+    at = open_demo_page(demos_dir, monkeypatch, "lessons", lesson="regularisation")
+    assert images(at) == 4 and len(at.get("plotly_chart")) >= 7  # four mode histograms, |grad D|, both losses
+    shown = [m.value for m in at.markdown if m.value.startswith((":material/check_circle:", ":material/error:"))]
+    evaluations = {role: demo_runs(demos_dir)[run_id].evaluations()[-1]
+                   for role, run_id in LESSONS["regularisation"].runs.items()}
+    base = evaluations["none"]["modes_captured"]
+    for role in ("weight decay", "spectral norm", "R1 penalty"):
+        [line] = [t for t in shown if f"{role}: {evaluations[role]['modes_captured']} of 25 modes" in t]
+        assert line.startswith(":material/check_circle:") == (evaluations[role]["modes_captured"] >= base)
+    assert sum("|grad D|" in t for t in shown) == 2  # spectral norm and R1 bound D's slope; weight decay need not

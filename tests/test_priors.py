@@ -106,3 +106,20 @@ def test_an_l1_penalty_shrinks_the_weights_it_is_put_on(runs_dir):
         return sum(p.abs().sum().item() for p in load_model(run)[0].generator.parameters())
 
     assert l1_norm(l1_weight=0.01) < 0.8 * l1_norm()
+
+
+def test_regulariser_findings_say_what_the_numbers_say():
+    from genlab.teaching.lessons import late_mean, regulariser_findings
+
+    def log(values):
+        return [{"step": 25 * i, "grad_norm_d": v} for i, v in enumerate(values)]
+
+    assert late_mean(log([9, 9, 9, 9, 1]), "grad_norm_d") == 1 and late_mean([], "grad_norm_d") is None
+    evals = {"none": {"modes_captured": 20, "modes_total": 25}, "spectral norm": {"modes_captured": 25, "modes_total": 25},
+             "weight decay": {"modes_captured": 12, "modes_total": 25}}
+    logs = {"none": log([5] * 10), "spectral norm": log([1] * 10), "weight decay": log([7] * 10)}
+    found = regulariser_findings(evals, logs)
+    texts = [f.text for f in found]
+    assert [f.as_expected for f in found] == [True, True, False]
+    assert texts[0].startswith("spectral norm: 25 of 25 modes captured, none: 20") and "Smaller, as expected" in texts[1]
+    assert "Fewer" in texts[2] and len(found) == 3  # no slope claim for weight decay

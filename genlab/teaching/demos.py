@@ -27,6 +27,7 @@ from genlab.atomic import write_json_atomic
 from genlab.runs import Run, create_run
 from genlab.snapshots import draw_snapshot, load_model
 from genlab.statefile import save_tensors
+from genlab.teaching.lessons import REGULARISATION_RUN
 from genlab.train import ProgressCallback, Trainer, dataset_for
 
 MAX_TOTAL_BYTES = 20_000_000  # the "at most 20 MB"
@@ -56,6 +57,12 @@ DEMOS: list[Demo] = [
          {**_IMAGES, "prior": "uniform", "n_snapshots": 1}),
     Demo("demo-dcgan-fashion-64", "dcgan", "fashion-mnist", "DCGAN trained on only 64 Fashion-MNIST images",
          {**_IMAGES, "train_subset": 64, "batch_size": 64, "n_snapshots": 1}),
+    # The regularisation lesson: one GAN on the grid without and with each regulariser.
+    *[Demo(f"demo-reg-{name}", "gan", "grid", f"GAN on the grid, {title}", {**REGULARISATION_RUN, **extra})
+      for name, title, extra in (("none", "no regularisation", {}),
+                                 ("l2", "L2 weight decay", {"weight_decay": 1e-3}),
+                                 ("sn", "spectral norm in D", {"spectral_norm": True}),
+                                 ("r1", "R1 gradient penalty", {"r1_weight": 0.1}))],
     Demo("demo-gan-ring", "gan", "ring", "GAN on the ring that finds every mode",
          dict(steps=5000, n_snapshots=4)),
     # A generator that learns ten times faster than its discriminator: all its samples form one

@@ -13,7 +13,7 @@ from genlab.config import RunConfig
 from genlab.metrics.report import number, shown
 from genlab.presets import make_config
 
-VIEWS = ("modes", "side-by-side")
+VIEWS = ("modes", "side-by-side", "regularisers")
 # What a metric is called in a sentence, with the direction that is better.
 NAMES = {"fid": "FID (lower is better)", "precision": "Precision", "recall": "Recall",
          "recon": "Reconstruction loss (lower is better)", "kl": "KL (nats the code carries)",
@@ -57,6 +57,48 @@ def truncation_findings(sweep: list[dict[str, Any]]) -> list[Finding]:
         findings.append(Finding(f"{text}, as the truncation trick promises: {why}." if went == expected else
                                 f"{text}, against what the truncation trick promises ({why}).", went == expected))
     return findings
+
+
+def late_mean(records: list[dict[str, Any]], key: str, share: float = 0.2) -> float | None:
+    """The mean of a logged value over the last `share` of the lines that have it (where
+    training has settled); None when no line has it."""
+    values = [r[key] for r in records if isinstance(r.get(key), (int, float))]
+    if not values:
+        return None
+    tail = values[-max(1, round(share * len(values))):]
+    return sum(tail) / len(tail)
+
+
+# What the textbook expects of each regulariser against the run without one.
+SLOPE_BOUNDED = {"spectral norm": "it caps each of D's layers at slope 1",
+                 "R1 penalty": "it penalises D's gradient on real data"}
+
+
+def regulariser_findings(evaluations: dict[str, dict[str, Any]], logs: dict[str, list[dict[str, Any]]],
+                         baseline: str = "none") -> list[Finding]:
+    """Each regularised run against the baseline, from the numbers: modes captured (all
+    should do at least as well) and D's gradient norm late in training (spectral norm and a
+    gradient penalty should keep it smaller; weight decay need not)."""
+    found = []
+    base_e, base_g = evaluations.get(baseline), late_mean(logs.get(baseline, []), "grad_norm_d")
+    for role, e in evaluations.items():
+        if role == baseline or base_e is None or "modes_captured" not in e:
+            continue
+        modes = f"{role}: {e['modes_captured']} of {e['modes_total']} modes captured, {baseline}: " \
+                f"{base_e['modes_captured']}"
+        kept = e["modes_captured"] >= base_e["modes_captured"]
+        found.append(Finding(f"{modes}. " + ("At least as many, as a regulariser should." if kept else
+                             "Fewer: this regulariser cost coverage here (it slows D, and the generator "
+                             "may not have caught up within these steps)."), kept))
+        grad = late_mean(logs.get(role, []), "grad_norm_d")
+        if role in SLOPE_BOUNDED and grad is not None and base_g is not None:
+            smaller = grad < base_g
+            found.append(Finding(
+                f"|grad D| (of D's loss, by its weights) over the last fifth of training: {role} {grad:.3g}, "
+                f"{baseline} {base_g:.3g}. "
+                + (f"Smaller, as expected: {SLOPE_BOUNDED[role]}." if smaller else
+                   f"Not smaller, against the textbook ({SLOPE_BOUNDED[role]})."), smaller))
+    return found
 
 
 def judge(claim: Claim, evaluations: dict[str, dict[str, Any]]) -> Finding | None:
@@ -107,6 +149,10 @@ class Lesson:
         """The runs "Train it yourself" launches."""
         return [make_config(variant, dataset, **overrides) for variant, dataset, overrides in self.train_yourself]
 
+
+# The regularisation lesson's GAN: small enough that its four demo runs fit the size budget;
+# a constant learning rate, so the R1 run does not take R1's own decayed toy schedule.
+REGULARISATION_RUN = dict(steps=5000, hidden=128, depth=2, log_every=25, n_snapshots=1, lr_schedule="constant")
 
 LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
     Lesson(
@@ -242,4 +288,22 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
                   "unseen images (look at the samples: it may have degraded or collapsed instead)."),
         ),
         compared=("60,000 images", "64 images"), extras=("nearest-training",)),
+    Lesson(
+        "regularisation", "Norm regularisation: weight decay, spectral norm, a gradient penalty",
+        ["Four GANs with the same networks, loss, data (25 Gaussians on a grid) and steps; three of them "
+         "regularise: L2 weight decay (Adam's, on both networks: every step pulls each weight towards 0), "
+         "spectral norm (each of D's layers divided by its largest singular value, so D's slope is at "
+         "most 1), and the R1 gradient penalty (γ/2 · E||∇D(x)||² on real data, Mescheder et al. 2018).",
+         "Why regularise D at all: an unconstrained D can grow arbitrarily sharp around the real data; "
+         "its gradients then tell the generator little and training oscillates. Spectral norm and "
+         "gradient penalties bound D's slope directly; weight decay only shrinks its weights.",
+         "Below: each run's samples over the data with its modes captured, D's gradient norm and both "
+         "losses through training, and what the numbers say against what the textbook expects."],
+        {"none": "demo-reg-none", "weight decay": "demo-reg-l2", "spectral norm": "demo-reg-sn",
+         "R1 penalty": "demo-reg-r1"},
+        [("gan", "grid", dict(REGULARISATION_RUN, name="lesson-reg-none")),
+         ("gan", "grid", dict(REGULARISATION_RUN, weight_decay=1e-3, name="lesson-reg-l2")),
+         ("gan", "grid", dict(REGULARISATION_RUN, spectral_norm=True, name="lesson-reg-sn")),
+         ("gan", "grid", dict(REGULARISATION_RUN, r1_weight=0.1, name="lesson-reg-r1"))],
+        view="regularisers"),
 ]}
