@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def open_page(page: str, **params: str) -> AppTest:
-    """Run app.py on `app_pages/<page>.py` with the given URL parameters; fail on an exception."""
+def open_page(page: str, prepare: Callable[[AppTest], None] | None = None, **params: str) -> AppTest:
+    """Run app.py on `app_pages/<page>.py` with the given URL parameters (after `prepare`,
+    which may set secrets or the visitor); fail on an exception."""
     at = AppTest.from_file(APP, default_timeout=180)
+    if prepare:
+        prepare(at)
     at.switch_page(f"app_pages/{page}.py")
     for key, value in params.items():
         at.query_params[key] = value

@@ -226,19 +226,13 @@ PROVIDER = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback", "co
 
 def through_provider(page: str, user: dict | None, **params):
     """The page as a visitor sees it when the provider says `user` (None: not logged in)."""
-    from streamlit.testing.v1 import AppTest
+    from tests.pages import open_page
 
-    from tests.pages import APP
+    def as_the_provider_says(at) -> None:
+        at.secrets.update(PROVIDER)
+        at.user = {"is_logged_in": False} if user is None else {"is_logged_in": True, **user}
 
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.secrets.update(PROVIDER)
-    at.user = {"is_logged_in": False} if user is None else {"is_logged_in": True, **user}
-    at.switch_page(f"app_pages/{page}.py")
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+    return open_page(page, as_the_provider_says, **params)
 
 
 def test_an_sso_account_has_no_password_and_only_roster_addresses_get_in(runs_dir, capsys):

@@ -142,6 +142,11 @@ def demo_server(demos_dir, tmp_path_factory):
 # after everything else on the page.
 MAIN_FIGURE = {"lessons?lesson=gan-vs-vae": ("[data-testid='stImage']", "What these runs show"),
                "lessons?lesson=mode-collapse": ("[data-testid='stImage']", "What these runs show"),
+               "lessons?lesson=priors": ("[data-testid='stImage']", "with the whole prior"),
+               "lessons?lesson=memorisation": ("[data-testid='stImage']", "Memorisation: the samples"),
+               # four runs side by side: the row of their pictures is the figure
+               "lessons?lesson=regularisation": ("[data-testid='stHorizontalBlock']:has([data-testid='stImage'])",
+                                                 "What these runs show"),
                "compare": ("[data-testid='stImage']", "Evaluation"),
                "lab": (".js-plotly-plot", "What am I looking at?")}
 
@@ -171,6 +176,24 @@ def test_presenter_mode_puts_the_picture_on_the_first_screen(demo_server, width,
         label = page.get_by_text("Fresh samples", exact=True)
         expect(label).to_be_visible(timeout=60_000)
         assert label.evaluate("e => e.scrollWidth <= e.clientWidth"), "the label is cut"
+
+
+def test_the_truncation_slider_redraws_the_samples_and_goes_into_the_url(demo_server):
+    """#16: the priors lesson's truncation slider, moved with the keyboard as a person would."""
+    from playwright.sync_api import expect
+
+    with chromium_page(height=3000) as page:
+        page.goto(f"{demo_server}/lessons?lesson=priors")
+        expect(page.get_by_text("with the whole prior").first).to_be_attached(timeout=120_000)
+        slider = page.locator("input[type=range][aria-label='Truncation |z| ≤ t']").first
+        caption = page.get_by_text(re.compile(r"seed \d+, truncated at none"))
+        expect(caption).to_be_visible()
+        grid = page.locator("[data-testid='stImage'] img")
+        before = grid.evaluate_all("imgs => imgs.map(i => i.src)")
+        slider.press("End")  # the tightest threshold
+        expect(page.get_by_text(re.compile(r"seed \d+, truncated at 0.25"))).to_be_visible(timeout=60_000)
+        expect(page).to_have_url(re.compile(r"truncation=0.25"))
+        assert grid.evaluate_all("imgs => imgs.map(i => i.src)") != before  # the samples were drawn again
 
 
 def test_view_state_follows_clicks_into_the_url(demo_server):
