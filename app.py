@@ -8,7 +8,6 @@ import torch
 from genlab import jobs
 from genlab.access import max_runs_per_student
 from genlab.config import ConfigError
-from genlab.device import describe, pick_device
 from genlab.overview import progress
 from genlab.uploads import quota_mb
 from app_pages.components.login import account_box, login_form, signed_in
@@ -30,8 +29,7 @@ def reconcile_on_start(path: str) -> list[str]:
 
 
 try:  # a bad setting (GENLAB_MAX_JOBS, ...) is one clear message, not a traceback on every page
-    jobs.max_jobs()
-    jobs.worker_threads()
+    jobs.check_settings()
     max_runs_per_student()
     quota_mb()
 except ConfigError as exc:
@@ -68,7 +66,7 @@ def sidebar_status() -> None:
     # Each tick also moves the queue and notices workers that died.
     jobs.reconcile(runs_dir())
     active = [s for s in runs_listing() if s.state in jobs.ACTIVE]
-    st.caption(f"Device: {describe(pick_device())} · up to {jobs.max_jobs()} run(s) at once")
+    st.caption(jobs.where_runs_train())
     if not active:
         st.caption("No run is training.")
     for s in active:

@@ -157,7 +157,7 @@ def walk_block(lesson: Lesson, runs: dict[str, Run]) -> None:
     st.dataframe(rows, hide_index=True)
     seed = int(st.session_state.get("seed", 0))
     end = evidence.walk_end(next(iter(runs.values())), seed)
-    for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
+    for col, run in zip(st.columns(len(runs)), runs.values()):
         with col:
             evidence.strip(run, seed, end, spherical=True)
 
@@ -187,7 +187,7 @@ def truncation_block(lesson: Lesson, runs: dict[str, Run]) -> None:
 
 def nearest_block(lesson: Lesson, runs: dict[str, Run]) -> None:
     """Each run's samples above their nearest training images, with its memorisation numbers."""
-    for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
+    for col, run in zip(st.columns(len(runs)), runs.values()):
         with col:
             e = latest_evaluation(run)
             if not e or "memorisation" not in e:

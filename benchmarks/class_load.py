@@ -139,7 +139,8 @@ def cpu_use(pids: dict[str, list[int]]) -> dict[str, float]:
     return {**{name: sum(cpu_s(p) for p in group) for name, group in pids.items()}, "machine": busy_s()}
 
 
-async def visit(url: str, visitors: list[tuple[str, str]], pid: int, arrive_s: float) -> tuple[dict, list[float], float]:
+async def visit(url: str, visitors: list[tuple[str, str]], pid: int,
+                arrive_s: float) -> tuple[dict, list[float], float]:
     """Every visitor (token, run) at once in one Chromium; their times, the app's memory, the wall time."""
     from playwright.async_api import async_playwright
 

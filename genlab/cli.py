@@ -354,16 +354,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise RunError(f"{args.run_dir} is not a run folder")
     run = Run(args.run_dir.resolve())
     run.config()  # a clear error now if the directory is not a run
-    threads = jobs.worker_threads()
-    torch.set_num_threads(threads)
-    print(f"genlab worker: {threads} torch thread(s)", file=sys.stderr, flush=True)
-    trainer = Trainer(run, args.device, foreground=False)
-    signal.signal(signal.SIGTERM, lambda *_: trainer.request_stop())
-    state = trainer.train()
-    try:
-        jobs.schedule(run.path.parent)  # a slot is free: start the next queued run
-    except (OSError, ConfigError, RunError) as exc:
-        print(f"genlab: the next queued run was not started: {exc}", file=sys.stderr)
+    state = jobs.work(run.path, jobs.worker_threads(), args.device, stop_on_sigterm=True)
     return EXIT_CODES.get(state, 1)
 
 

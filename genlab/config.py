@@ -103,6 +103,9 @@ class ScheduleConfig:
     device: str = setting("auto", "auto, cpu, cuda or mps")
     evaluate: bool = setting(False, "compute metrics at every snapshot (for plots of a metric against steps)")
     eval_samples: int = setting(1000, "samples per evaluation during training")
+    cpus: int = setting(1, "CPU cores the run asks for on a Ray cluster (its torch threads there)")
+    gpu_share: float = setting(0.25, "the share of one GPU the run asks for on a Ray cluster with GPUs "
+                                     "(0.25: four runs share a GPU)")
 
 
 @dataclass
@@ -217,6 +220,8 @@ def validate(config: RunConfig) -> None:
     _require(1 <= s.log_every <= MAX_STEPS, f"log_every must be between 1 and {MAX_STEPS:,}, not {s.log_every}")
     _require(100 <= s.eval_samples <= 50_000, f"eval samples must be between 100 and 50000, not {s.eval_samples}")
     _require(1 <= s.n_snapshots <= 200, f"snapshots must be between 1 and 200, not {s.n_snapshots}")
+    _require(1 <= s.cpus <= 256, f"cpus must be between 1 and 256, not {s.cpus}")
+    _require(0 < s.gpu_share <= 1, f"the GPU share must be more than 0 and at most 1, not {s.gpu_share}")
     _require(config.data.image_size in (28, 32, 64),
              f"image size must be 28, 32 or 64, not {config.data.image_size}")
     _require(config.data.train_subset is None or 1 <= config.data.train_subset <= MAX_STEPS,

@@ -1,11 +1,12 @@
 """Background training jobs: launch, queue, cancel, resume, delete, reconcile.
 
-A launched run trains in its own OS process and process group
-(`python -m genlab worker RUN_DIR`), so nothing that happens to the app — a rerun, a closed
-tab, a restart — touches it. The queue is the runs folder itself: runs in state `queued`
-start, oldest first, whenever fewer than `max_jobs()` runs are active. Every worker starts
-the next queued run when it ends, so the queue moves with no browser open. Queue changes
-take a file lock, so two processes never start the same run twice.
+A launched run trains in a worker of the executor (genlab.executors): by default its own OS
+process and process group (`python -m genlab worker RUN_DIR`), on a Ray cluster an actor, so
+nothing that happens to the app — a rerun, a closed tab, a restart — touches it. The queue is
+the runs folder itself: queued runs start in fair order (round-robin across users) whenever
+fewer than `max_jobs()` runs are active. Every worker starts the next queued run when it
+ends, so the queue moves with no browser open. Queue changes take a file lock, so two
+processes never start the same run twice.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import fcntl
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -23,26 +23,45 @@ from pathlib import Path
 
 import torch
 
+from genlab import executors
 from genlab.access import OverQuota, User, check_allowed, max_runs_per_student
 from genlab.atomic import remove_stale_temps, write_json_atomic
-from genlab.config import RunConfig, check_positive_lr, env_count, validate
-from genlab.lifecycle import (ACTIVE, LIVE, RESUMABLE, StateConflict, change, holding, process_alive,
-                              process_start)
+from genlab.config import ConfigError, RunConfig, check_positive_lr, env_count, validate
+from genlab.executors import ExecutorUnavailable
+from genlab.lifecycle import ACTIVE, LIVE, RESUMABLE, StateConflict, change, holding, process_alive, process_start
 from genlab.runs import Run, RunError, RunSummary, create_run, list_runs, open_run, read_json
+from genlab.train import Trainer
 from genlab.uploads import remove_unused
 
-__all__ = ["ACTIVE", "RESUMABLE", "cancel", "check_run_quota", "delete", "evaluation_running", "fair_order",
-           "launch", "max_jobs", "reconcile", "resume", "schedule", "start_evaluation", "worker_threads"]
+__all__ = ["ACTIVE", "RESUMABLE", "ExecutorUnavailable", "cancel", "check_run_quota", "check_settings", "delete",
+           "evaluation_running", "fair_order", "launch", "max_jobs", "reconcile", "resume", "schedule",
+           "start_evaluation", "where_runs_train", "work", "worker_threads"]
 
 CANCEL_GRACE_S = 10.0  # after SIGTERM, how long a worker has to save and exit before SIGKILL
 # A run left starting with no worker pid (its launcher died before writing it) is given up after this.
 START_GRACE_S = 60.0
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def max_jobs() -> int:
-    """How many runs train at once: $GENLAB_MAX_JOBS, else one per GPU, else one."""
-    return env_count("GENLAB_MAX_JOBS", max(1, torch.cuda.device_count()), "runs trained at once")
+    """How many runs train at once: $GENLAB_MAX_JOBS, else what the executor holds (on this
+    machine one per GPU, else one; on a Ray cluster its CPU count)."""
+    return env_count("GENLAB_MAX_JOBS", 0, "runs trained at once") or executors.current().capacity()
+
+
+def where_runs_train() -> str:
+    """Where runs train and how many at once, in a line; or why none can start now."""
+    try:
+        return f"{executors.current().describe()} · up to {max_jobs()} run(s) at once"
+    except ExecutorUnavailable as exc:
+        return f"Runs cannot start now: {exc}"
+
+
+def check_settings() -> None:
+    """ConfigError for a bad GENLAB_MAX_JOBS, GENLAB_WORKER_THREADS, GENLAB_EXECUTOR or
+    GENLAB_RAY_ADDRESS, without connecting to anything."""
+    env_count("GENLAB_MAX_JOBS", 1, "runs trained at once")
+    env_count("GENLAB_WORKER_THREADS", 1)
+    executors.current()
 
 
 def worker_threads() -> int:
@@ -65,38 +84,6 @@ def queue_lock(runs_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _child_env(runs_dir: Path) -> dict[str, str]:
-    return dict(os.environ, GENLAB_RUNS=str(runs_dir.resolve()),
-                PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
-
-
-def _detached(argv: list[str], log_path: Path, env: dict[str, str]) -> int:
-    """Start `python -m genlab ARGV…` in its own session and process group; return its pid."""
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "genlab", *argv], stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=log, env=env, start_new_session=True, close_fds=True)
-    return proc.pid
-
-
-def _start(run: Run, runs_dir: Path, gpu: int | None) -> None:
-    """Start the worker of a queued run, detached in its own session and process group,
-    on GPU `gpu` alone when the machine has several. The worker owns the run once it moves
-    it to running; until then the run names the worker's pid so a quick death is noticed."""
-    change(run, "starting", expect=("queued",), launched=time.time(), gpu=gpu, error=None,
-           pid=None, pgid=None, pid_start=None)
-    env = _child_env(runs_dir)
-    if gpu is not None:
-        env["CUDA_VISIBLE_DEVICES"] = str(gpu)
-    try:
-        pid = _detached(["worker", str(run.path.resolve())], run.log_path, env)
-    except OSError as exc:
-        change(run, "failed", expect=("starting",), finished=time.time(),
-               error=f"the worker could not be started: {exc}")
-        return
-    with contextlib.suppress(StateConflict):  # the worker may have claimed the run already
-        change(run, expect=("starting",), owner=(None,), pid=pid, pgid=pid, pid_start=process_start(pid))
 
 
 def queued_at(s: RunSummary) -> float:
@@ -131,6 +118,8 @@ def fair_order(queued: list[RunSummary], others: list[RunSummary]) -> list[RunSu
 def schedule(runs_dir: Path) -> list[str]:
     """Start queued runs in fair order (see fair_order) while there are free slots; return their ids."""
     started = []
+    executor = executors.current()
+    executor.prepare(runs_dir)  # before the lock: joining a cluster can take seconds
     with queue_lock(runs_dir):
         limit = max_jobs()
         worker_threads()  # a bad GENLAB_WORKER_THREADS is refused here, not in each worker
@@ -138,12 +127,12 @@ def schedule(runs_dir: Path) -> list[str]:
         active = [s for s in summaries if s.state in LIVE]
         queued = fair_order([s for s in summaries if s.state == "queued"],
                             [s for s in summaries if s.state != "queued"])
-        n_gpus = torch.cuda.device_count()
+        n_gpus = torch.cuda.device_count() if executor.name == "local" else 0
         busy = {s.status.get("gpu") for s in active}
         for s in queued[: max(0, limit - len(active))]:
             gpu = next((g for g in range(n_gpus) if g not in busy), None) if n_gpus > 1 else None
             try:
-                _start(s.run, runs_dir, gpu)
+                executor.start(s.run, runs_dir, gpu)
             except StateConflict:  # cancelled since the listing
                 continue
             busy.add(gpu)
@@ -156,13 +145,21 @@ def launch(config: RunConfig, runs_dir: Path, user: User | None = None) -> Run:
     config that breaks a rule (a learning rate <= 0, say) is refused with ConfigError, and a
     student at their limit of runs with OverQuota, whatever sent the request."""
     validate(config)
-    max_jobs()  # a bad setting is refused before a run is queued
-    worker_threads()
+    check_settings()  # a bad setting is refused before a run is queued
     with queue_lock(runs_dir):  # two launches at once cannot both pass the quota
         check_run_quota(runs_dir, user)
         run = create_run(runs_dir, config, state="queued", **({"user": user.name} if user else {}))
-    schedule(runs_dir)
+    _schedule_after(run)
     return run
+
+
+def _schedule_after(run: Run) -> None:
+    """Start queued runs now that `run` is queued; when the executor cannot take runs, say so
+    (ExecutorUnavailable) with the run still queued, to start once it can."""
+    try:
+        schedule(run.path.parent)
+    except ExecutorUnavailable as exc:
+        raise ExecutorUnavailable(f"run {run.id} is queued but not started: {exc}") from exc
 
 
 def check_run_quota(runs_dir: Path, user: User | None) -> None:
@@ -179,9 +176,10 @@ def check_run_quota(runs_dir: Path, user: User | None) -> None:
 def cancel(runs_dir: Path, run_id: str, user: User | None = None) -> str:
     """Stop a run: a queued or starting one at once (a worker that has not yet taken its run
     never will); a running one by a STOP file and SIGTERM to its process group (it saves a
-    checkpoint and ends as cancelled), escalated to SIGKILL by `reconcile` if it has not
-    ended after CANCEL_GRACE_S. Returns the state the run was cancelled from. In a class,
-    only the run's user or the teacher may (NotAllowed otherwise)."""
+    checkpoint and ends as cancelled; on a Ray cluster by the STOP file alone), ended by
+    `reconcile` (SIGKILL, or ray.kill) if it has not ended after CANCEL_GRACE_S. Returns the
+    state the run was cancelled from. In a class, only the run's user or the teacher may
+    (NotAllowed otherwise)."""
     run = open_run(runs_dir, run_id)
     check_allowed(user, run, "cancel")
     for _ in range(3):  # the state may move on between reading it and changing it
@@ -195,9 +193,7 @@ def cancel(runs_dir: Path, run_id: str, user: User | None = None) -> str:
             with holding(run, ("running",)) as held:
                 run.request_stop()
                 status = held.update(cancel_requested=time.time())
-            if process_alive(status.get("pid"), status.get("pid_start")):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(status["pgid"], signal.SIGTERM)
+            executors.of(status).stop(status)
             return state
         except StateConflict:
             continue
@@ -220,7 +216,7 @@ def resume(runs_dir: Path, run_id: str, lr: float | None = None, user: User | No
         except StateConflict as exc:
             raise RunError(f"{exc}; only a {', '.join(RESUMABLE)} run can be resumed") from exc
     run.stop_path.unlink(missing_ok=True)
-    schedule(runs_dir)
+    _schedule_after(run)
 
 
 def delete(runs_dir: Path, run_id: str, user: User | None = None) -> None:
@@ -261,25 +257,37 @@ def reconcile(runs_dir: Path) -> list[str]:
     ended = []
     for s in list_runs(runs_dir):
         try:
-            for folder in (s.run.path, s.run.snapshots_dir):
-                remove_stale_temps(folder, alive=lambda pid: process_alive(pid, None))
+            _remove_stale_temps(s)
             if s.status and s.state in LIVE and _settle(s.run, s.status):
                 ended.append(s.run.id)
-        except (RunError, OSError) as exc:
+        except (RunError, OSError, ConfigError) as exc:  # ConfigError: its executor cannot be used here
             print(f"genlab: reconcile left run {s.run.id} as it is: {exc}", file=sys.stderr)
-    with contextlib.suppress(OSError):
+    try:
         schedule(runs_dir)
+    except (OSError, ExecutorUnavailable) as exc:
+        print(f"genlab: queued runs were not started: {exc}", file=sys.stderr)
     return ended
+
+
+def _remove_stale_temps(s: RunSummary) -> None:
+    """Remove the temporary files of writers that died, told by their pid on this machine;
+    not while a worker on another machine (a Ray node) may be writing the run's files."""
+    if s.status and s.state in LIVE and s.status.get("executor"):
+        return
+    for folder in (s.run.path, s.run.snapshots_dir):
+        remove_stale_temps(folder, alive=lambda pid: process_alive(pid, None))
 
 
 def _settle(run: Run, status: dict) -> bool:
     """End a live run whose worker is gone or ignored a cancel; whether it was ended."""
     pid, asked, now = status.get("pid"), status.get("cancel_requested"), time.time()
-    alive = process_alive(pid, status.get("pid_start"))
+    executor = executors.of(status)
+    alive = executor.alive(status)
+    if alive is None:  # its executor cannot tell now (a cluster out of reach): nothing is concluded
+        return False
     try:
         if alive and asked and now - asked > CANCEL_GRACE_S:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(status["pgid"], signal.SIGKILL)
+            executor.kill(status)
             change(run, "cancelled", expect=(status["state"],), owner=(pid,), finished=now, pid=None,
                    pgid=None, error=f"killed after not stopping within {CANCEL_GRACE_S:.0f} s")
             return True
@@ -299,8 +307,8 @@ def start_evaluation(runs_dir: Path, run_id: str) -> None:
     run = open_run(runs_dir, run_id)
     if evaluation_running(run):
         raise RunError(f"run {run_id} is being evaluated already")
-    pid = _detached(["eval", run.id, "--runs-dir", str(runs_dir.resolve())], run.eval_log_path,
-                    _child_env(runs_dir))
+    pid = executors.detached(["eval", run.id, "--runs-dir", str(runs_dir.resolve())], run.eval_log_path,
+                             executors.child_env(runs_dir))
     write_json_atomic(run.evaluating_path, {"pid": pid, "pid_start": process_start(pid), "started": time.time()})
 
 
@@ -312,3 +320,21 @@ def evaluation_running(run: Run) -> bool:
     except RunError:
         return False
     return process_alive(marker.get("pid"), marker.get("pid_start"))
+
+
+def work(run_path: Path, threads: int, device: str | None = None, stop_on_sigterm: bool = False) -> str:
+    """What every worker does, wherever it runs: train the run it was started for with
+    `threads` torch threads (on `device`, else the run's), then start the next queued run (a
+    slot is free). Returns the run's final state. A local worker stops on SIGTERM (`cancel`
+    sends it); a Ray actor leaves SIGTERM to Ray, and reads the STOP file like every worker."""
+    torch.set_num_threads(threads)
+    print(f"genlab worker: {threads} torch thread(s)", file=sys.stderr, flush=True)
+    trainer = Trainer(Run(run_path), device, foreground=False)
+    if stop_on_sigterm:
+        signal.signal(signal.SIGTERM, lambda *_: trainer.request_stop())
+    state = trainer.train()
+    try:
+        schedule(run_path.parent)
+    except (OSError, ConfigError, RunError) as exc:
+        print(f"genlab: the next queued run was not started: {exc}", file=sys.stderr)
+    return state

@@ -31,7 +31,9 @@ process's start time, so a recycled pid is not mistaken for it) of the process t
 run while it is starting or running; device and started when training starts; finished and
 error (why it failed, diverged or was interrupted) when it ends; cancel_requested while a
 cancel is pending; lr_history, the learning rates set on resume; user, the name of the
-class member who launched it (genlab.access; absent outside a class and in demo runs).
+class member who launched it (genlab.access; absent outside a class and in demo runs);
+executor ("ray", or absent for this machine), with ray_actor (the worker actor's name) and
+ray_address (its cluster), set when a run is started on a Ray cluster (genlab.executors).
 
 Writers replace whole files atomically (genlab.atomic) or append whole lines; readers
 tolerate a torn last line and report a broken run instead of failing. A run id is a safe
@@ -61,7 +63,8 @@ STATUS_FIELDS: dict[str, tuple] = {
     "launched": (*_NUMBER, None), "gpu": (int, None), "pid": (int, None), "pgid": (int, None),
     "pid_start": (int, None), "device": (str, None), "started": (*_NUMBER, None),
     "finished": (*_NUMBER, None), "error": (str, None), "cancel_requested": (*_NUMBER, None),
-    "lr_history": (list,), "user": (str, None)}
+    "lr_history": (list,), "user": (str, None), "executor": (str, None), "ray_actor": (str, None),
+    "ray_address": (str, None)}
 REQUIRED_STATUS = ("state", "step", "total_steps", "created")
 DATASET_FIELDS: dict[str, tuple] = {
     "name": (str,), "kind": (str,), "shape": (list,), "classes": (list, None), "source": (str,),

@@ -51,10 +51,12 @@ class Provider:
         """The tokens for a valid code, or None (a code is used once)."""
         asked = self.codes.pop(form.get("code", ""), None)
         client = base64.b64decode(basic).decode() if basic else f"{form.get('client_id')}:{form.get('client_secret')}"
-        if asked is None or client != f"{CLIENT_ID}:{CLIENT_SECRET}" or form.get("redirect_uri") != asked["redirect_uri"]:
+        if (asked is None or client != f"{CLIENT_ID}:{CLIENT_SECRET}"
+                or form.get("redirect_uri") != asked["redirect_uri"]):
             return None
         verifier = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
-        if "code_challenge" in asked and base64.urlsafe_b64encode(verifier).rstrip(b"=").decode() != asked["code_challenge"]:
+        challenge = base64.urlsafe_b64encode(verifier).rstrip(b"=").decode()
+        if "code_challenge" in asked and challenge != asked["code_challenge"]:
             return None
         now = int(time.time())
         claims = {"iss": self.url, "aud": CLIENT_ID, "sub": self.user["email"], "iat": now, "exp": now + 600,

@@ -132,6 +132,7 @@ def test_the_class_experiment_puts_each_evaluated_run_at_its_setting_and_metric(
     points = experiment_points(rows, "conv-vae", "fashion-mnist", "beta", "fid")
     fids = {s.run.id: s.run.evaluations()[-1]["fid"] for s in summaries}
     assert sorted((p["x"], p["y"], p["run"]) for p in points) == [
-        (1.0, fids["demo-vae-fashion"], "demo-vae-fashion"), (4.0, fids["demo-beta4-vae-fashion"], "demo-beta4-vae-fashion")]
+        (1.0, fids["demo-vae-fashion"], "demo-vae-fashion"),
+        (4.0, fids["demo-beta4-vae-fashion"], "demo-beta4-vae-fashion")]
     assert {p["user"] for p in points} == {"demo"}
     assert experiment_points(rows, "dcgan", "fashion-mnist", "latent size", "elbo") == []  # a GAN has no ELBO

@@ -72,7 +72,8 @@ def test_walks_leave_each_priors_typical_set_in_their_own_way():
 def test_truncation_findings_say_what_the_numbers_say():
     from genlab.teaching.lessons import truncation_findings
 
-    sweep = [{"truncation": None, "precision": 0.6, "recall": 0.5}, {"truncation": 1.0, "precision": 0.7, "recall": 0.4},
+    sweep = [{"truncation": None, "precision": 0.6, "recall": 0.5},
+             {"truncation": 1.0, "precision": 0.7, "recall": 0.4},
              {"truncation": 0.5, "precision": 0.8, "recall": 0.3}]
     precision, recall = truncation_findings(sweep)
     assert precision.as_expected and "0.600 with the whole prior, 0.800 truncated at 0.5. It rose" in precision.text
@@ -115,11 +116,13 @@ def test_regulariser_findings_say_what_the_numbers_say():
         return [{"step": 25 * i, "grad_norm_d": v} for i, v in enumerate(values)]
 
     assert late_mean(log([9, 9, 9, 9, 1]), "grad_norm_d") == 1 and late_mean([], "grad_norm_d") is None
-    evals = {"none": {"modes_captured": 20, "modes_total": 25}, "spectral norm": {"modes_captured": 25, "modes_total": 25},
+    evals = {"none": {"modes_captured": 20, "modes_total": 25},
+             "spectral norm": {"modes_captured": 25, "modes_total": 25},
              "weight decay": {"modes_captured": 12, "modes_total": 25}}
     logs = {"none": log([5] * 10), "spectral norm": log([1] * 10), "weight decay": log([7] * 10)}
     found = regulariser_findings(evals, logs)
     texts = [f.text for f in found]
     assert [f.as_expected for f in found] == [True, True, False]
-    assert texts[0].startswith("spectral norm: 25 of 25 modes captured, none: 20") and "Smaller, as expected" in texts[1]
+    assert texts[0].startswith("spectral norm: 25 of 25 modes captured, none: 20")
+    assert "Smaller, as expected" in texts[1]
     assert "Fewer" in texts[2] and len(found) == 3  # no slope claim for weight decay

@@ -26,8 +26,9 @@ def kl_fits_figure(p: Mixture, forward: Gaussian, reverse: Gaussian) -> go.Figur
     for col, (q, name) in enumerate([(forward, "fit by forward KL"), (reverse, "fit by reverse KL")], start=1):
         fig.add_trace(go.Scatter(x=x, y=p.pdf(x), fill="tozeroy", name="p (two modes)", line=dict(color=palette.REAL),
                                  showlegend=col == 1), row=1, col=col)
-        fig.add_trace(go.Scatter(x=x, y=q.pdf(x), name=name, line=dict(color=palette.GENERATED if col == 2 else "#ff7f0e",
-                                                                      width=3, dash="dash")), row=1, col=col)
+        colour = palette.GENERATED if col == 2 else "#ff7f0e"
+        fig.add_trace(go.Scatter(x=x, y=q.pdf(x), name=name, line=dict(color=colour, width=3, dash="dash")),
+                      row=1, col=col)
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2))
     return fig
 
