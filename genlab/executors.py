@@ -8,7 +8,7 @@
 
 Both train the same way (`jobs.work`) in the same run directory, and both are only
 handed runs that `jobs.schedule` picked: which run starts next is always GenLab's fair queue.
-A run records the executor that started it (status `executor`, absent for local), so a run
+A run records the executor that started it (status `executor`, null or absent for local), so a run
 keeps being watched by its own executor whatever the setting is now.
 """
 
