@@ -1,9 +1,7 @@
 """What one sidebar tick costs the app with a class's runs on disk: `jobs.reconcile` and
 `list_runs` over N runs (hard links to the demo runs, as in class_load.py), with the config
 field types resolved once per class (today) against resolving them on every config read (the
-baseline, by clearing that cache before each read), alternating in the same process. Then,
-with nothing queued, today's reconcile (one listing) against reconcile followed by
-`schedule`, which is what reconcile did before (a second listing under the queue lock).
+baseline, by clearing that cache before each read), alternating in the same process.
 
     .venv/bin/python benchmarks/listing_cost.py [--runs 100] [--repeats 10]
 """
@@ -60,15 +58,6 @@ def table(runs_dir: Path, args: argparse.Namespace) -> None:
             after += seconds(work, args.repeats, uncached=False)
         b, a = statistics.median(before) * 1000, statistics.median(after) * 1000
         print(f"| {name} | {b:.1f} | {a:.1f} | {b / a:.1f}x |")
-    print("\nWith an empty queue, types resolved once")
-    print("| call | reconcile + schedule (before): ms | reconcile (now): ms | ratio |")
-    print("|---|---|---|---|")
-    before, after = [], []
-    for _ in range(3):
-        before += seconds(lambda: (jobs.reconcile(runs_dir), jobs.schedule(runs_dir)), args.repeats, uncached=False)
-        after += seconds(lambda: jobs.reconcile(runs_dir), args.repeats, uncached=False)
-    b, a = statistics.median(before) * 1000, statistics.median(after) * 1000
-    print(f"| jobs.reconcile | {b:.1f} | {a:.1f} | {b / a:.1f}x |")
 
 
 if __name__ == "__main__":

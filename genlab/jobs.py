@@ -252,26 +252,20 @@ def reconcile(runs_dir: Path) -> list[str]:
     becomes `interrupted` and can be resumed from its checkpoint. A worker that ignored a
     cancel for CANCEL_GRACE_S is killed and its run marked cancelled. Temporary files that
     dead processes left behind are removed. A run that cannot be read or written (a broken
-    run, a full disk) is left as it is: reconcile itself never fails on a run. The queue is
-    looked at again only when some run was queued: one queued after the listing is started
-    by whoever queued it (launch, resume), so a sidebar tick with an empty queue lists the
-    runs once, not twice.
+    run, a full disk) is left as it is: reconcile itself never fails on a run.
     """
-    check_settings()  # a bad setting is one clear message wherever the runs are looked at
     ended = []
-    summaries = list_runs(runs_dir)
-    for s in summaries:
+    for s in list_runs(runs_dir):
         try:
             _remove_stale_temps(s)
             if s.status and s.state in LIVE and _settle(s.run, s.status):
                 ended.append(s.run.id)
         except (RunError, OSError, ConfigError) as exc:  # ConfigError: its executor cannot be used here
             print(f"genlab: reconcile left run {s.run.id} as it is: {exc}", file=sys.stderr)
-    if any(s.state == "queued" for s in summaries):
-        try:
-            schedule(runs_dir)
-        except (OSError, ExecutorUnavailable) as exc:
-            print(f"genlab: queued runs were not started: {exc}", file=sys.stderr)
+    try:
+        schedule(runs_dir)
+    except (OSError, ExecutorUnavailable) as exc:
+        print(f"genlab: queued runs were not started: {exc}", file=sys.stderr)
     return ended
 
 
