@@ -34,13 +34,15 @@ def one_round(executor: str, n_runs: int, steps: int) -> tuple[float, list[float
         for seed in range(n_runs):
             config = make_config("gan", "ring", steps=steps, log_every=50, n_snapshots=2, seed=seed)
             jobs.launch(config, runs_dir)
-        while not all(s.state == "completed" for s in list_runs(runs_dir)):
-            bad = [s.run.id for s in list_runs(runs_dir) if s.state in ("failed", "interrupted", "cancelled")]
+        summaries = list_runs(runs_dir)
+        while not all(s.state == "completed" for s in summaries):
+            bad = [s.run.id for s in summaries if s.state in ("failed", "interrupted", "cancelled")]
             if bad:
                 raise SystemExit(f"runs did not complete on {executor}: {bad}")
             jobs.reconcile(runs_dir)  # as the app's sidebar does; the workers also start the next runs
             time.sleep(0.2)
-        statuses = [s.status for s in list_runs(runs_dir)]
+            summaries = list_runs(runs_dir)
+        statuses = [s.status for s in summaries]
         total = max(s["finished"] for s in statuses) - start
         return total, [s["started"] - s["launched"] for s in statuses]
 

@@ -99,16 +99,14 @@ class LocalExecutor:
         """On GPU `gpu` alone when the machine has several. The worker owns the run once it
         moves it to running; until then the run names the worker's pid so a quick death is
         noticed."""
-        change(run, "starting", expect=("queued",), launched=time.time(), gpu=gpu, error=None,
-               pid=None, pgid=None, pid_start=None, executor=None, ray_actor=None, ray_address=None)
+        mark_starting(run, gpu=gpu, executor=None, ray_actor=None, ray_address=None)
         env = child_env(runs_dir)
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(gpu)
         try:
             pid = detached(["worker", str(run.path.resolve())], run.log_path, env)
         except OSError as exc:
-            change(run, "failed", expect=("starting",), finished=time.time(),
-                   error=f"the worker could not be started: {exc}")
+            not_started(run, f"the worker could not be started: {exc}")
             return
         with contextlib.suppress(StateConflict):  # the worker may have claimed the run already
             change(run, expect=("starting",), owner=(None,), pid=pid, pgid=pid, pid_start=process_start(pid))
@@ -128,6 +126,18 @@ class LocalExecutor:
                 os.killpg(status["pgid"], sig)
 
 
+def mark_starting(run: Run, **fields: Any) -> None:
+    """queued -> starting, clearing what an earlier worker left (its pid, an error), with the
+    executor's own `fields`."""
+    change(run, "starting", expect=("queued",), launched=time.time(), error=None, pid=None, pgid=None,
+           pid_start=None, **fields)
+
+
+def not_started(run: Run, why: str) -> None:
+    """starting -> failed: the executor could not start the run's worker."""
+    change(run, "failed", expect=("starting",), finished=time.time(), error=why)
+
+
 def executor_name() -> str:
     name = os.environ.get("GENLAB_EXECUTOR", "").strip() or "local"
     if name not in EXECUTORS:
@@ -142,7 +152,7 @@ def current() -> Executor:
 
 def of(status: dict[str, Any]) -> Executor:
     """The executor that started a run, from its status."""
-    return _ray(status.get("ray_address") or ray_address()) if status.get("executor") == "ray" else LocalExecutor()
+    return _ray(status["ray_address"]) if status.get("executor") == "ray" else LocalExecutor()
 
 
 def ray_address() -> str:

@@ -32,8 +32,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from genlab import jobs
 from genlab.config import RunConfig
 from genlab.data import data_dir
-from genlab.executors import ExecutorUnavailable, child_env
-from genlab.lifecycle import change
+from genlab.executors import ExecutorUnavailable, child_env, mark_starting, not_started
 from genlab.runs import Run
 
 NAMESPACE = "genlab"
@@ -118,15 +117,13 @@ class RayExecutor:
         CUDA_VISIBLE_DEVICES) itself."""
         cpus, gpus = self.request(run.config())
         name = f"{run.id}-{secrets.token_hex(4)}"  # a resumed run never meets its dead actor's name
-        change(run, "starting", expect=("queued",), launched=time.time(), gpu=None, error=None, pid=None,
-               pgid=None, pid_start=None, executor="ray", ray_actor=name, ray_address=self.address)
+        mark_starting(run, gpu=None, executor="ray", ray_actor=name, ray_address=self.address)
         env = {k: v for k, v in child_env(runs_dir).items() if k.startswith("GENLAB_") or k == "PYTHONPATH"}
         env["GENLAB_DATA"] = str(data_dir().resolve())  # the same folder from any node's working directory
         try:  # returns once the actor is registered, so `alive` finds it from now on
             ray.get(dispatcher(env).start.remote(name, str(run.path.resolve()), cpus, gpus, env))
         except RayError as exc:
-            change(run, "failed", expect=("starting",), finished=time.time(),
-                   error=f"Ray did not take the run: {exc}")
+            not_started(run, f"Ray did not take the run: {exc}")
 
     def request(self, config: RunConfig) -> tuple[int, float]:
         """The CPUs and the share of a GPU a run asks Ray for: its `cpus`, and its `gpu_share`

@@ -121,19 +121,23 @@ LABELS = {"loss_d": "loss D", "loss_g": "loss G", "d_real": "D(x)", "d_fake": "D
 def curves_figure(records: list[dict], keys: list[str], smoothing: float = 0.0, log_y: bool = False,
                   x: str = "step", title: str = "") -> go.Figure:
     """Line chart of logged scalars against step or training time (seconds)."""
-    fig = go.Figure()
-    xs = [r.get(x) for r in records]
-    for key in keys:
-        points = [(xv, r[key]) for xv, r in zip(xs, records) if isinstance(r.get(key), (int, float))]
-        if not points:
-            continue
-        fig.add_trace(go.Scatter(x=[p[0] for p in points], y=ema([p[1] for p in points], smoothing),
-                                 mode="lines", name=LABELS.get(key, key)))
-    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis_title="step" if x == "step" else "training time (s)",
+    traces = [_logged_line(records, key, x, smoothing, LABELS.get(key, key)) for key in keys]
+    return _lines_figure(traces, title, "step" if x == "step" else "training time (s)", log_y)
+
+
+def _logged_line(records: list[dict], key: str, x: str, smoothing: float, name: str) -> go.Scatter | None:
+    """One logged value against `x`, EMA-smoothed; None when no line has it."""
+    points = [(r.get(x), r[key]) for r in records if isinstance(r.get(key), (int, float))]
+    if not points:
+        return None
+    return go.Scatter(x=[p[0] for p in points], y=ema([p[1] for p in points], smoothing), mode="lines", name=name)
+
+
+def _lines_figure(traces: list[go.Scatter | None], title: str, x_title: str, log_y: bool) -> go.Figure:
+    fig = go.Figure([t for t in traces if t is not None])
+    fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=x_title,
                       legend=dict(orientation="h", y=-0.25))
-    if log_y:
-        fig.update_yaxes(type="log")
+    fig.update_yaxes(type="log" if log_y else "linear")
     return fig
 
 
@@ -207,13 +211,5 @@ def truncation_figure(rows: list[dict], chosen: float | None = None) -> go.Figur
 def runs_curve_figure(logs: dict[str, list[dict]], key: str, smoothing: float = 0.9, title: str = "",
                       log: bool = True) -> go.Figure:
     """One logged value of several runs against the step, a line per run (EMA-smoothed)."""
-    fig = go.Figure()
-    for name, records in logs.items():
-        points = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
-        if points:
-            fig.add_trace(go.Scatter(x=[p[0] for p in points], y=ema([p[1] for p in points], smoothing),
-                                     mode="lines", name=name))
-    fig.update_layout(title=title or LABELS.get(key, key), height=320, xaxis_title="step",
-                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
-    fig.update_yaxes(type="log" if log else "linear")
-    return fig
+    traces = [_logged_line(records, key, "step", smoothing, name) for name, records in logs.items()]
+    return _lines_figure(traces, title or LABELS.get(key, key), "step", log)
