@@ -5,13 +5,11 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from genlab import jobs
-from genlab.access import max_runs_per_student
-from genlab.config import ConfigError
-from genlab.overview import progress
-from genlab.uploads import quota_mb
 from app_pages.components.login import account_box, login_form, signed_in
 from app_pages.components.shared import PRESENTER_CSS, presenter_asked, runs_dir, runs_listing
+from genlab import jobs, settings
+from genlab.config import ConfigError
+from genlab.views.overview import progress
 
 st.set_page_config(page_title="GenLab", page_icon=":material/blur_on:", layout="wide",
                    initial_sidebar_state="collapsed" if presenter_asked() else "auto")
@@ -29,9 +27,7 @@ def reconcile_on_start(path: str) -> list[str]:
 
 
 try:  # a bad setting (GENLAB_MAX_JOBS, ...) is one clear message, not a traceback on every page
-    jobs.check_settings()
-    max_runs_per_student()
-    quota_mb()
+    settings.check_all()
 except ConfigError as exc:
     st.error(f"GenLab cannot start: {exc}.")
     st.stop()

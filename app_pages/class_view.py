@@ -6,12 +6,9 @@ run of one model and dataset as a point of a setting against a metric."""
 import plotly.graph_objects as go
 import streamlit as st
 
-from genlab.overview import CLASS_METRICS, SETTINGS, class_row, experiment_points
 from app_pages.components.shared import guard, runs_listing
-
-# How each metric sorts best-first.
-BEST_FIRST = {"fid": False, "recall": True, "precision": True, "inception_score": True, "memorisation_ratio": True,
-              "elbo": True}
+from genlab.views.metric_info import best_first
+from genlab.views.overview import CLASS_METRICS, SETTINGS, class_row, experiment_points
 
 
 def spotlight(row: dict) -> None:
@@ -74,7 +71,7 @@ def page() -> None:
     shown = [r for r in rows if (not models or r["model"] in models) and (not datasets or r["dataset"] in datasets)]
     if order != "newest":
         scored = sorted((r for r in shown if r[order] is not None), key=lambda r: r[order],
-                        reverse=BEST_FIRST[order])
+                        reverse=best_first(order))
         shown = scored + [r for r in shown if r[order] is None]
     gallery(shown)
     experiment(rows)

@@ -1,17 +1,20 @@
 """Compare: a GAN run and a VAE run side by side, from the same seeds."""
 
+from dataclasses import dataclass
+
 import streamlit as st
 import torch
 
-from genlab.device import describe
-from genlab.latent import interpolate
-from genlab.models import GenerativeModel, curves_for
-from genlab.overview import comparison_pair
-from genlab.runs import Run
-from genlab.speed import samples_per_second
-from genlab.viz import curves_figure
 from app_pages.components.metrics_view import show_evaluation
 from app_pages.components.shared import controls, guard, model_at, pick_run, show, viewable_runs
+from genlab.config import SEED_MAX
+from genlab.models import GenerativeModel, curves_for
+from genlab.models.latent import interpolate
+from genlab.models.speed import samples_per_second
+from genlab.store.runs import Run
+from genlab.training.device import describe
+from genlab.views.figures import curves_figure
+from genlab.views.overview import comparison_pair
 
 SPEED_NOTE = ("Both make a sample in one pass of one network (the generator, or the VAE's decoder), so "
               "their speed follows their size. Iterative samplers need many passes per sample: a "
@@ -30,6 +33,44 @@ def speed_line(run: Run, model: GenerativeModel, step: int) -> str:
     return f"- generation: {one:,.0f} samples/s one at a time, {many:,.0f}/s in batches of 256"
 
 
+@dataclass(frozen=True)
+class Seeds:
+    """The seeds both columns sample from, and how the walk between them goes."""
+
+    seed: int
+    seed_b: int
+    spherical: bool
+
+
+def seeds() -> Seeds:
+    c1, c2, c3 = st.columns(3)
+    seed = int(c1.number_input("Seed", 0, SEED_MAX, 0, key="seed", bind="query-params"))
+    seed_b = int(c2.number_input("Second seed (interpolation)", 0, SEED_MAX, 1, key="seed_b", bind="query-params"))
+    return Seeds(seed, seed_b, c3.toggle("Spherical (slerp)", key="slerp", bind="query-params"))
+
+
+def column(name: str, run: Run, model: GenerativeModel, step: int, pick: Seeds) -> None:
+    """One side of the comparison: samples and a walk from the seeds, the model's facts, its
+    training curves and its evaluation."""
+    config, status = run.config(), run.status()
+    st.markdown(f"#### {name}: {run.id}")
+    show(model.sample(36, pick.seed), caption=f"36 samples, seed {pick.seed}, step {step}", nrow=6,
+         download=f"{run.id}-seed{pick.seed}.png")
+    strip = interpolate(model.codes(1, pick.seed), model.codes(1, pick.seed_b), 8, pick.spherical)
+    show(model.generate(strip), caption=f"seed {pick.seed} → seed {pick.seed_b}", nrow=8, role="walk")
+    counts = model.parameter_counts()
+    st.markdown(
+        f"- model: **{config.model.variant}** on **{config.data.name}**, latent size {model.latent_dim}\n"
+        f"- parameters: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n"
+        f"- trained {status.get('step', 0)} steps in {float(status.get('elapsed_s') or 0):.0f} s "
+        f"on {status.get('device') or '?'}\n" + speed_line(run, model, step))
+    main = curves_for(config.model)[0]
+    st.plotly_chart(curves_figure(run.metrics(), list(main.keys), smoothing=0.6, title="training curves"),
+                    key=f"curves-{name}")
+    st.markdown("**Evaluation**")
+    show_evaluation(run, key=name)
+
+
 def page() -> None:
     st.title("GAN vs VAE")
     with controls():
@@ -43,38 +84,16 @@ def page() -> None:
         if gan_run is None or vae_run is None:
             st.info("Compare needs one GAN run and one VAE run with snapshots.")
             return
-        c1, c2, c3 = st.columns(3)
-        seed = int(c1.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
-        seed_b = int(c2.number_input("Second seed (interpolation)", 0, 2**31 - 1, 1, key="seed_b",
-                                     bind="query-params"))
-        spherical = c3.toggle("Spherical (slerp)", key="slerp", bind="query-params")
+        pick = seeds()
 
     models = {"GAN": (gan_run, *model_at(gan_run)), "VAE": (vae_run, *model_at(vae_run))}
     same_z = models["GAN"][1].latent_dim == models["VAE"][1].latent_dim
     st.caption("Same latent size: both decode exactly the same z." if same_z else
                "Different latent sizes: both decode z drawn from the same seeds, but the codes differ.")
 
-    columns = st.columns(2)
-    for col, (name, (run, model, step)) in zip(columns, models.items()):
+    for col, (name, (run, model, step)) in zip(st.columns(2), models.items()):
         with col, torch.no_grad():
-            config, status = run.config(), run.status()
-            st.markdown(f"#### {name}: {run.id}")
-            show(model.sample(36, seed), caption=f"36 samples, seed {seed}, step {step}", nrow=6,
-                 download=f"{run.id}-seed{seed}.png")
-            d = model.latent_dim
-            strip = interpolate(model.codes(1, seed), model.codes(1, seed_b), 8, spherical)
-            show(model.generate(strip), caption=f"seed {seed} → seed {seed_b}", nrow=8, role="walk")
-            counts = model.parameter_counts()
-            st.markdown(
-                f"- model: **{config.model.variant}** on **{config.data.name}**, latent size {d}\n"
-                f"- parameters: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + "\n"
-                f"- trained {status.get('step', 0)} steps in {float(status.get('elapsed_s') or 0):.0f} s "
-                f"on {status.get('device') or '?'}\n" + speed_line(run, model, step))
-            main = curves_for(config.model)[0]
-            st.plotly_chart(curves_figure(run.metrics(), list(main.keys), smoothing=0.6, title="training curves"),
-                            key=f"curves-{name}")
-            st.markdown("**Evaluation**")
-            show_evaluation(run, key=name)
+            column(name, run, model, step, pick)
     device = models["GAN"][1].device
     threads = f", {torch.get_num_threads()} thread(s)" if device.type == "cpu" else ""
     st.caption(f"Generation speed measured here, on {describe(device)}{threads}. {SPEED_NOTE}")

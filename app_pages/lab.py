@@ -5,38 +5,55 @@ while playing, the page trains a few steps and redraws, several times a second.
 """
 
 import time
+from dataclasses import dataclass
 
 import streamlit as st
 
+from app_pages.components.shared import controls, guard, presenting
 from genlab.config import ConfigError
 from genlab.models import curves_for
 from genlab.presets import make_config
 from genlab.teaching.figures import lab_figure
 from genlab.teaching.lab import LAB_VARIANTS, TOYS, LabSettings, ToyLab, default_steps_per_update, mode_reading
-from genlab.viz import curves_figure
-from app_pages.components.shared import controls, presenting
+from genlab.views.figures import curves_figure
 
 # At most 10 updates a second, so one playing lab leaves CPU to the other sessions.
 MIN_UPDATE_S = 0.1
+EXPLANATION = (
+    "- **GAN**: the background is the discriminator's belief D(x) that a point is real "
+    "(red: fake, blue: real; for WGAN-GP and hinge, the raw critic score). The generator moves "
+    "the red points uphill on it. Watch for **mode collapse**: red points piling onto a few "
+    "modes while the grid of z folds onto them.\n"
+    "- **VAE**: the background is the model's density p(x), the average of the decoder's "
+    "Gaussians over codes from the prior. It spreads mass between the modes (it must cover "
+    "every real point); on the right, the encoder's means μ(x) of real points, coloured by mode, "
+    "pushed towards the prior N(0, I) by the KL term.\n"
+    "- **Modes captured** follows the PacGAN protocol (ring and grid only).")
 
-st.title("2-D lab")
-if not presenting():
-    st.caption("A small model learns a toy distribution while you watch: blue points are real, red ones "
-               "generated (as on every page); grey lines are the image of a square grid of latent codes.")
 
-# On a projector: the toy, the model and the buttons in one row, so the picture starts high.
-row = st.columns([2, 2, 1, 1, 1]) if presenting() else None
-c = row or st.columns(4)
-dataset = c[0].selectbox("Toy", TOYS, key="toy", bind="query-params")
-variant = c[1].selectbox("Model", LAB_VARIANTS, key="model", bind="query-params")
-defaults = LabSettings.defaults(variant, dataset)
-is_vae = defaults.is_vae
-lr_d = make_config(variant, dataset).optim.lr_d  # the toy preset's own discriminator rate, if any
-show_surface = show_mesh = True
-if presenting():
-    settings = defaults
-    steps_per_update = default_steps_per_update(variant)
-else:
+@dataclass(frozen=True)
+class Choices:
+    """What the controls ask of the lab."""
+
+    settings: LabSettings
+    steps_per_update: int
+    show_surface: bool = True
+    show_mesh: bool = True
+
+
+@dataclass(frozen=True)
+class Playing:
+    """The play controls: play, one step, reset, and where playing stops."""
+
+    on: bool
+    step_once: bool
+    reset: bool
+    until: int
+
+
+def tuned(c: list, variant: str, dataset: str, defaults: LabSettings) -> Choices:
+    """Every setting of the lab from its sliders (outside presenter mode)."""
+    lr_d = make_config(variant, dataset).optim.lr_d  # the toy preset's own discriminator rate, if any
     lr = c[2].select_slider("Learning rate", [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3], value=defaults.lr,
                             key=f"lr-{variant}", format_func=lambda v: f"{v:g}", bind="query-params",
                             help="The generator's (or the VAE's)" + (
@@ -47,48 +64,40 @@ else:
     batch = c[0].select_slider("Batch size", [32, 64, 128, 256, 512], value=defaults.batch_size, key="batch",
                                bind="query-params")
     beta = c[1].select_slider("β (VAE)", [0.25, 0.5, 1.0, 2.0, 4.0, 8.0], key="beta", bind="query-params",
-                              value=defaults.beta, disabled=not is_vae)
-    steps_per_update = c[2].slider("Steps per update", 1, 50, default_steps_per_update(variant),
-                                   key=f"per-update-{variant}", bind="query-params")
+                              value=defaults.beta, disabled=not defaults.is_vae)
+    per_update = c[2].slider("Steps per update", 1, 50, default_steps_per_update(variant),
+                             key=f"per-update-{variant}", bind="query-params")
     seed = int(c[3].number_input("Seed", 0, 10_000, 0, key="lab-seed", bind="query-params"))
     c = st.columns(4)
-    show_surface = c[0].toggle("Density" if is_vae else "Decision surface", value=True, key="surface")
-    show_mesh = c[1].toggle("Grid of z", value=True, key="mesh", help="The image of a square grid of latent codes")
+    surface = c[0].toggle("Density" if defaults.is_vae else "Decision surface", value=True, key="surface")
+    mesh = c[1].toggle("Grid of z", value=True, key="mesh", help="The image of a square grid of latent codes")
     settings = LabSettings(variant=variant, dataset=dataset, lr=lr, hidden=hidden, batch_size=batch,
-                           beta=beta if is_vae else 1.0, seed=seed)
-
-c = row[2:] + [controls("Step limit")] if row else st.columns([1, 1, 1, 3])
-playing = c[0].toggle("Play", key="lab-play")
-step_once = c[1].button("Step", disabled=playing, help="One training step")
-reset = c[2].button("Reset", help="Start again from a fresh model")
-play_until = int(c[3].number_input("Play up to step", 1, 100_000, 5000, step=1000, key="until",
-                                   bind="query-params", help="Playing stops here; raise it to go on."))
-
-lab: ToyLab | None = st.session_state.get("lab")
-if reset or lab is None or lab.settings != settings:
-    try:
-        lab = st.session_state["lab"] = ToyLab(settings)
-    except ConfigError as exc:
-        st.error(f"These settings cannot train: {exc}")
-        st.stop()
-if step_once:
-    lab.step(1)
-
-view = st.empty()  # the numbers and figures, above the explanation
-with st.expander("What am I looking at?", expanded=False):
-    st.markdown(
-        "- **GAN**: the background is the discriminator's belief D(x) that a point is real "
-        "(red: fake, blue: real; for WGAN-GP and hinge, the raw critic score). The generator moves "
-        "the red points uphill on it. Watch for **mode collapse**: red points piling onto a few "
-        "modes while the grid of z folds onto them.\n"
-        "- **VAE**: the background is the model's density p(x), the average of the decoder's "
-        "Gaussians over codes from the prior. It spreads mass between the modes (it must cover "
-        "every real point); on the right, the encoder's means μ(x) of real points, coloured by mode, "
-        "pushed towards the prior N(0, I) by the KL term.\n"
-        "- **Modes captured** follows the PacGAN protocol (ring and grid only).")
+                           beta=beta if defaults.is_vae else 1.0, seed=seed)
+    return Choices(settings, per_update, surface, mesh)
 
 
-def draw(view) -> None:
+def choices(row: list | None) -> Choices:
+    """The toy, the model and (outside presenter mode, which keeps the defaults) the settings."""
+    c = row or st.columns(4)
+    dataset = c[0].selectbox("Toy", TOYS, key="toy", bind="query-params")
+    variant = c[1].selectbox("Model", LAB_VARIANTS, key="model", bind="query-params")
+    defaults = LabSettings.defaults(variant, dataset)
+    if presenting():
+        return Choices(defaults, default_steps_per_update(variant))
+    return tuned(c, variant, dataset, defaults)
+
+
+def play_controls(row: list | None) -> Playing:
+    c = row[2:] + [controls("Step limit")] if row else st.columns([1, 1, 1, 3])
+    on = c[0].toggle("Play", key="lab-play")
+    step_once = c[1].button("Step", disabled=on, help="One training step")
+    reset = c[2].button("Reset", help="Start again from a fresh model")
+    until = int(c[3].number_input("Play up to step", 1, 100_000, 5000, step=1000, key="until",
+                                  bind="query-params", help="Playing stops here; raise it to go on."))
+    return Playing(on, step_once, reset, until)
+
+
+def draw(view, lab: ToyLab, chosen: Choices) -> None:
     """The lab's numbers and figures, replacing what `view` showed before."""
     with view.container():
         if lab.error:
@@ -108,23 +117,47 @@ def draw(view) -> None:
         main = curves_for(lab.config.model)[0].keys
         if main[0] in last:
             cols[3].metric(main[0], f"{last[main[0]]:.3f}")
-        st.plotly_chart(lab_figure(lab, show_surface=show_surface, show_mesh=show_mesh,
+        st.plotly_chart(lab_figure(lab, show_surface=chosen.show_surface, show_mesh=chosen.show_mesh,
                                    height=640 if presenting() else 480), config={"displayModeBar": False})
         if lab.history:
             st.plotly_chart(curves_figure(lab.history, list(main), title="losses"))
 
 
-def live() -> None:
+def live(view, lab: ToyLab, chosen: Choices, playing: Playing) -> None:
     """While playing: train a few steps, redraw, repeat, until paused (any interaction
     stops this script run and starts the next), the step limit, or divergence."""
-    draw(view)
-    while playing and not lab.error and lab.step_count < play_until:
+    draw(view, lab, chosen)
+    while playing.on and not lab.error and lab.step_count < playing.until:
         started = time.perf_counter()
-        lab.step(min(steps_per_update, play_until - lab.step_count))
-        draw(view)
+        lab.step(min(chosen.steps_per_update, playing.until - lab.step_count))
+        draw(view, lab, chosen)
         time.sleep(max(0.0, MIN_UPDATE_S - (time.perf_counter() - started)))
-    if playing and lab.step_count >= play_until:
-        st.caption(f"Stopped at the limit of {play_until:,} steps: raise it to go on.")
+    if playing.on and lab.step_count >= playing.until:
+        st.caption(f"Stopped at the limit of {playing.until:,} steps: raise it to go on.")
 
 
-live()
+def page() -> None:
+    st.title("2-D lab")
+    if not presenting():
+        st.caption("A small model learns a toy distribution while you watch: blue points are real, red ones "
+                   "generated (as on every page); grey lines are the image of a square grid of latent codes.")
+    # On a projector: the toy, the model and the buttons in one row, so the picture starts high.
+    row = st.columns([2, 2, 1, 1, 1]) if presenting() else None
+    chosen = choices(row)
+    playing = play_controls(row)
+    lab: ToyLab | None = st.session_state.get("lab")
+    if playing.reset or lab is None or lab.settings != chosen.settings:
+        try:
+            lab = st.session_state["lab"] = ToyLab(chosen.settings)
+        except ConfigError as exc:
+            st.error(f"These settings cannot train: {exc}")
+            return
+    if playing.step_once:
+        lab.step(1)
+    view = st.empty()  # the numbers and figures, above the explanation
+    with st.expander("What am I looking at?", expanded=False):
+        st.markdown(EXPLANATION)
+    live(view, lab, chosen, playing)
+
+
+guard(page)

@@ -4,10 +4,12 @@ decoded manifold and the encodings of real data. A GAN can invert a real image t
 import streamlit as st
 import torch
 
-from genlab.data import DatasetError, DatasetUnavailable
-from genlab.latent import dims_by_kl, interpolate, invert, lerp, manifold_codes, project_2d, slerp, traverse
-from genlab.viz import scatter_figure
 from app_pages.components.shared import guard, model_at, pick_run, run_dataset, show
+from genlab.config import SEED_MAX
+from genlab.data import DatasetError, DatasetUnavailable
+from genlab.models.latent import dims_by_kl, interpolate, invert, lerp, manifold_codes, project_2d, slerp, traverse
+from genlab.store.runs import Run
+from genlab.views.figures import scatter_figure
 
 STRIP = 10
 N_SLIDERS = 8
@@ -77,61 +79,43 @@ def dimensions(model, z_a, order: list[int], context: str, real_preview) -> None
              caption=f"z[{first}] from -3 to 3", nrow=STRIP, real=real_preview, width=900, role="walk")
 
 
-def page() -> None:
-    st.title("Latent space")
-    run = pick_run("Run", key="run")
-    if run is None:
-        return
-    model, step = model_at(run)
-    is_vae = model.family == "vae"
-    st.caption(f"{model.family.upper()} with a {model.latent_dim}-D latent, snapshot at step {step}.")
-    try:
-        data = run_dataset(run)
-    except (DatasetError, DatasetUnavailable) as exc:
-        data = None
-        st.warning(f"The run's dataset is not available here ({exc}); only seeds can be endpoints.")
-    real_preview = data.x_test[:2000] if data is not None and data.kind == "points" else None
-
-    st.subheader("Walk between two points")
+def endpoint(col, name: str, default: int, model, data, run: Run,
+             step: int) -> tuple[torch.Tensor, torch.Tensor | None, str]:
+    """An endpoint of the walk, chosen in `col`: its code, its real image (if any), and a name for what it is."""
     kinds = ["seed"] + (["real image"] if data is not None and model.is_image else [])
+    kind = col.radio(f"Endpoint {name}", kinds, horizontal=True, key=f"src_{name.lower()}", bind="query-params")
+    if kind == "seed":
+        value = col.number_input(f"Seed {name}", 0, SEED_MAX, default, key=name.lower(), bind="query-params")
+        return model.codes(1, int(value)), None, f"seed {int(value)}"
+    limit = len(data.x_test) - 1
+    index = int(col.number_input(f"Test image {name} (0-{limit})", 0, limit, default, key=f"img_{name.lower()}",
+                                 bind="query-params"))
+    image = data.x_test[index:index + 1].to(model.device)
+    if model.family == "vae":
+        mu, _ = model.encode(image, class0(model, 1))
+        return mu.detach(), image, f"image {index}"
+    z, err = inverted(str(run.path), step, index, model, image)
+    col.caption(f"Inverted by optimising z: mean squared error {err:.4f}")
+    return z, image, f"image {index}"
 
-    def endpoint(col, name: str, default: int) -> tuple[torch.Tensor, torch.Tensor | None, str]:
-        """The endpoint's code, its real image (if any), and a name for what it is."""
-        kind = col.radio(f"Endpoint {name}", kinds, horizontal=True, key=f"src_{name.lower()}",
-                         bind="query-params")
-        if kind == "seed":
-            value = col.number_input(f"Seed {name}", 0, 2**31 - 1, default, key=name.lower(), bind="query-params")
-            return model.codes(1, int(value)), None, f"seed {int(value)}"
-        limit = len(data.x_test) - 1
-        index = int(col.number_input(f"Test image {name} (0-{limit})", 0, limit, default,
-                                     key=f"img_{name.lower()}", bind="query-params"))
-        image = data.x_test[index:index + 1].to(model.device)
-        if is_vae:
-            mu, _ = model.encode(image, class0(model, 1))
-            return mu.detach(), image, f"image {index}"
-        z, err = inverted(str(run.path), step, index, model, image)
-        col.caption(f"Inverted by optimising z: mean squared error {err:.4f}")
-        return z, image, f"image {index}"
 
-    ca, cb = st.columns(2)
-    z_a, img_a, name_a = endpoint(ca, "A", 0)
-    z_b, img_b, _ = endpoint(cb, "B", 1)
-    walk(model, z_a, z_b, img_a, img_b, real_preview)
+def run_data(run: Run):
+    """The run's data, or None (with a warning) where it is not available here."""
+    try:
+        return run_dataset(run)
+    except (DatasetError, DatasetUnavailable) as exc:
+        st.warning(f"The run's dataset is not available here ({exc}); only seeds can be endpoints.")
+        return None
 
-    st.subheader("Move one dimension at a time")
-    by_kl = dims_by_kl(run.metrics(), model.latent_dim) if is_vae else None
-    if by_kl:
-        st.caption("Dimensions in order of their KL: the most used first. Dimensions with KL near 0 "
-                   "are ignored by the decoder (posterior collapse) and barely change the image.")
-    dimensions(model, z_a, by_kl or list(range(model.latent_dim)), f"{run.id}@{step}:{name_a}", real_preview)
 
-    if is_vae and model.latent_dim == 2 and model.is_image:
+def vae_views(model, data) -> None:
+    """A VAE's decoded manifold (2-D latent) and where the test data lands in its latent space."""
+    if model.latent_dim == 2 and model.is_image:
         st.subheader("The decoded manifold")
         with torch.no_grad():
             codes = manifold_codes(15).to(model.device)
             show(model.generate(codes, class0(model, len(codes))), caption="decoder over z in [-3, 3]^2", nrow=15)
-
-    if is_vae and data is not None:
+    if data is not None:
         st.subheader("Where real data lands")
         x = data.x_test[:2000].to(model.device)
         y = data.y_test[:2000] if data.y_test is not None else None
@@ -140,7 +124,34 @@ def page() -> None:
         points, axes = project_2d(mu.cpu())
         st.plotly_chart(scatter_figure(points, y, data.classes, "Posterior means of test data", axes),
                         key="encodings")
-    elif not is_vae:
+
+
+def page() -> None:
+    st.title("Latent space")
+    run = pick_run("Run", key="run")
+    if run is None:
+        return
+    model, step = model_at(run)
+    is_vae = model.family == "vae"
+    st.caption(f"{model.family.upper()} with a {model.latent_dim}-D latent, snapshot at step {step}.")
+    data = run_data(run)
+    real_preview = data.x_test[:2000] if data is not None and data.kind == "points" else None
+
+    st.subheader("Walk between two points")
+    ca, cb = st.columns(2)
+    z_a, img_a, name_a = endpoint(ca, "A", 0, model, data, run, step)
+    z_b, img_b, _ = endpoint(cb, "B", 1, model, data, run, step)
+    walk(model, z_a, z_b, img_a, img_b, real_preview)
+
+    st.subheader("Move one dimension at a time")
+    by_kl = dims_by_kl(run.metrics(), model.latent_dim) if is_vae else None
+    if by_kl:
+        st.caption("Dimensions in order of their KL: the most used first. Dimensions with KL near 0 "
+                   "are ignored by the decoder (posterior collapse) and barely change the image.")
+    dimensions(model, z_a, by_kl or list(range(model.latent_dim)), f"{run.id}@{step}:{name_a}", real_preview)
+    if is_vae:
+        vae_views(model, data)
+    else:
         st.caption("A GAN has no encoder: to reach a real image it searches for z (inversion, above).")
 
 

@@ -3,49 +3,52 @@ in practice — with every claim next to live evidence, and a widget for the two
 
 import streamlit as st
 
-from genlab.metrics.report import fid_line
-from genlab.teaching.figures import gaussians_figure, kl_fits_figure
-from genlab.teaching.kl import Gaussian, Mixture, fit_forward, fit_reverse, gaussian_kl, kl_numeric, plot_range
 from app_pages.components import evidence
 from app_pages.components.shared import guard, pick_run, presenting
+from genlab.config import SEED_MAX
+from genlab.teaching.figures import gaussians_figure, kl_fits_figure
+from genlab.teaching.kl import Gaussian, Mixture, fit_forward, fit_reverse, gaussian_kl, kl_numeric, plot_range
+from genlab.views.metric_info import fid_line
 
-st.title("GANs and VAEs")
 
-gan_col, vae_col = st.columns(2)
-with gan_col:
-    st.subheader("GAN: a game")
-    st.markdown("A **generator** G turns noise z into data; a **discriminator** D learns to tell real "
-                "data from G's output, and G learns to fool it. Neither network ever computes how "
-                "likely a data point is.")
-    st.latex(r"\min_G \max_D\; \mathbb{E}_{x \sim p_\text{data}}[\log D(x)] + "
-             r"\mathbb{E}_{z \sim p(z)}[\log(1 - D(G(z)))]")
-    st.markdown("Against the best D this is $2\\,\\mathrm{JS}(p_\\text{data} \\| p_G) - \\log 4$. In "
-                "practice G maximises $\\log D(G(z))$ instead (the **non-saturating** loss), which "
-                "gives strong gradients when D is winning:")
-    st.latex(r"\max_G\; \mathbb{E}_{z \sim p(z)}[\log D(G(z))]")
-with vae_col:
-    st.subheader("VAE: a bound on the likelihood")
-    st.markdown("An **encoder** maps x to a Gaussian $q_\\phi(z|x)$ over codes; a **decoder** maps a "
-                "code back to a distribution $p_\\theta(x|z)$ over data. Training maximises the "
-                "evidence lower bound (ELBO) on $\\log p_\\theta(x)$:")
-    st.latex(r"\log p_\theta(x) \ge \underbrace{\mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)]}_{\text{reconstruction}}"
-             r" - \underbrace{\mathrm{KL}(q_\phi(z|x)\,\|\,p(z))}_{\text{KL}}")
-    st.markdown("The **reparameterisation trick** writes the sample as a function of the parameters, "
-                "so gradients flow through it; the KL to the prior $N(0, I)$ has a closed form:")
-    st.latex(r"z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon,\quad \varepsilon \sim N(0, I)")
-    st.latex(r"\mathrm{KL}(q_\phi(z|x)\,\|\,N(0, I)) = \tfrac12 \textstyle\sum_j "
-             r"(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2)")
+def theory() -> None:
+    """The two objectives side by side, and what follows from them in practice."""
+    gan_col, vae_col = st.columns(2)
+    with gan_col:
+        st.subheader("GAN: a game")
+        st.markdown("A **generator** G turns noise z into data; a **discriminator** D learns to tell real "
+                    "data from G's output, and G learns to fool it. Neither network ever computes how "
+                    "likely a data point is.")
+        st.latex(r"\min_G \max_D\; \mathbb{E}_{x \sim p_\text{data}}[\log D(x)] + "
+                 r"\mathbb{E}_{z \sim p(z)}[\log(1 - D(G(z)))]")
+        st.markdown("Against the best D this is $2\\,\\mathrm{JS}(p_\\text{data} \\| p_G) - \\log 4$. In "
+                    "practice G maximises $\\log D(G(z))$ instead (the **non-saturating** loss), which "
+                    "gives strong gradients when D is winning:")
+        st.latex(r"\max_G\; \mathbb{E}_{z \sim p(z)}[\log D(G(z))]")
+    with vae_col:
+        st.subheader("VAE: a bound on the likelihood")
+        st.markdown("An **encoder** maps x to a Gaussian $q_\\phi(z|x)$ over codes; a **decoder** maps a "
+                    "code back to a distribution $p_\\theta(x|z)$ over data. Training maximises the "
+                    "evidence lower bound (ELBO) on $\\log p_\\theta(x)$:")
+        st.latex(r"\log p_\theta(x) \ge "
+                 r"\underbrace{\mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)]}_{\text{reconstruction}}"
+                 r" - \underbrace{\mathrm{KL}(q_\phi(z|x)\,\|\,p(z))}_{\text{KL}}")
+        st.markdown("The **reparameterisation trick** writes the sample as a function of the parameters, "
+                    "so gradients flow through it; the KL to the prior $N(0, I)$ has a closed form:")
+        st.latex(r"z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon,\quad \varepsilon \sim N(0, I)")
+        st.latex(r"\mathrm{KL}(q_\phi(z|x)\,\|\,N(0, I)) = \tfrac12 \textstyle\sum_j "
+                 r"(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2)")
 
-st.subheader("What follows in practice")
-st.markdown(
-    "| | GAN | VAE |\n|---|---|---|\n"
-    "| samples | **sharp**: D punishes anything unrealistic | **blurry**: the decoder's mean averages "
-    "over every x a code could have come from |\n"
-    "| coverage | may **drop modes** (mode collapse): nothing rewards covering all data | covers all data: "
-    "each training point must be reconstructed |\n"
-    "| latent space | no encoder; a real image's code must be searched for | every x has a code; "
-    "the KL term keeps codes near N(0, I), so walks between them decode smoothly |\n"
-    "| likelihood | none | a lower bound (ELBO) and a tighter one (IWAE) |")
+    st.subheader("What follows in practice")
+    st.markdown(
+        "| | GAN | VAE |\n|---|---|---|\n"
+        "| samples | **sharp**: D punishes anything unrealistic | **blurry**: the decoder's mean averages "
+        "over every x a code could have come from |\n"
+        "| coverage | may **drop modes** (mode collapse): nothing rewards covering all data | covers all data: "
+        "each training point must be reconstructed |\n"
+        "| latent space | no encoder; a real image's code must be searched for | every x has a code; "
+        "the KL term keeps codes near N(0, I), so walks between them decode smoothly |\n"
+        "| likelihood | none | a lower bound (ELBO) and a tighter one (IWAE) |")
 
 
 def evidence_section() -> None:
@@ -60,7 +63,7 @@ def evidence_section() -> None:
         st.info("The evidence needs a GAN run and a VAE run with snapshots: `make demo-checkpoints` "
                 "makes the demo runs, or train your own on the Train page.")
         return
-    seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
+    seed = int(st.number_input("Seed", 0, SEED_MAX, 0, key="seed", bind="query-params"))
 
     st.markdown("**Sharp vs blurry.** The same seed through each model:")
     c1, c2 = st.columns(2)
@@ -90,17 +93,16 @@ def evidence_section() -> None:
                  icon=":material/linear_scale:", query_params={"run": "demo-vae-2d-fashion"})
 
 
-guard(evidence_section)
-
-st.subheader("Which way round the KL goes")
-st.markdown(
-    "Fit one Gaussian q to a two-mode distribution p. **Forward KL(p‖q)** — what maximum "
-    "likelihood minimises, and so what a VAE's ELBO aims at — punishes q wherever p has mass q "
-    "misses: q stretches to **cover both modes**, and puts mass between them where p has none "
-    "(blur). **Reverse KL(q‖p)** punishes q for mass where p has none: q **picks one mode** and "
-    "fits it well. A GAN's non-saturating generator, against an optimal discriminator, follows "
-    "the gradient of KL(q‖p) − 2 JS(q‖p) (Arjovsky & Bottou 2017): it is mode seeking like the "
-    "reverse KL — sharp samples, dropped modes.")
+def kl_intro() -> None:
+    st.subheader("Which way round the KL goes")
+    st.markdown(
+        "Fit one Gaussian q to a two-mode distribution p. **Forward KL(p‖q)** — what maximum "
+        "likelihood minimises, and so what a VAE's ELBO aims at — punishes q wherever p has mass q "
+        "misses: q stretches to **cover both modes**, and puts mass between them where p has none "
+        "(blur). **Reverse KL(q‖p)** punishes q for mass where p has none: q **picks one mode** and "
+        "fits it well. A GAN's non-saturating generator, against an optimal discriminator, follows "
+        "the gradient of KL(q‖p) − 2 JS(q‖p) (Arjovsky & Bottou 2017): it is mode seeking like the "
+        "reverse KL — sharp samples, dropped modes.")
 
 
 @st.fragment
@@ -142,5 +144,13 @@ def two_gaussians() -> None:
                   help="Not the same: KL is not symmetric.")
 
 
-kl_directions()
-two_gaussians()
+def page() -> None:
+    st.title("GANs and VAEs")
+    theory()
+    guard(evidence_section)  # a broken run leaves the rest of the page standing
+    kl_intro()
+    kl_directions()
+    two_gaussians()
+
+
+guard(page)

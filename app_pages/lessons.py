@@ -5,19 +5,20 @@ buttons that move between lessons set it, so a reload or a shared link opens the
 
 import streamlit as st
 
-from genlab import jobs
-from genlab.config import ConfigError
-from genlab.data import Dataset, DatasetError, DatasetUnavailable
-from genlab.latent import walk_reach
-from genlab.metrics.report import latest_evaluation, prototype_scores, truncation_sweep
-from genlab.models import GenerativeModel
-from genlab.runs import Run, RunError, open_run
-from genlab.teaching.lessons import LESSONS, Finding, Lesson, regulariser_findings, truncation_findings
-from genlab.viz import kl_per_dim_figure, runs_curve_figure, truncation_figure
 from app_pages.components import evidence
 from app_pages.components.login import current_user
 from app_pages.components.metrics_view import memorisation_sentence, nearest_twins
 from app_pages.components.shared import controls, guard, model_at, presenting, run_dataset, runs_dir, show
+from genlab import jobs
+from genlab.config import SEED_MAX, ConfigError
+from genlab.data import Dataset, DatasetError, DatasetUnavailable
+from genlab.metrics.evaluate import prototype_scores, truncation_sweep
+from genlab.models import GenerativeModel
+from genlab.models.latent import walk_reach
+from genlab.store.evaluations import latest_evaluation
+from genlab.store.runs import Run, RunError, open_run
+from genlab.teaching.lessons import LESSONS, Finding, Lesson, regulariser_findings, truncation_findings
+from genlab.views.figures import kl_per_dim_figure, runs_curve_figure, truncation_figure
 
 TRUNCATIONS = [None, 2.0, 1.5, 1.0, 0.75, 0.5, 0.25]
 
@@ -70,7 +71,7 @@ def side_by_side(lesson: Lesson, runs: dict[str, Run]) -> None:
     """Each run in a column, from the same seed: samples, a walk, the lesson's numbers; for
     VAEs also reconstructions and the KL per latent dimension."""
     with controls("Seed"):
-        seed = int(st.number_input("Seed", 0, 2**31 - 1, 0, key="seed", bind="query-params"))
+        seed = int(st.number_input("Seed", 0, SEED_MAX, 0, key="seed", bind="query-params"))
     end = evidence.walk_end(next(iter(runs.values())), seed)
     for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
         with col:

@@ -2,19 +2,17 @@
 
 import streamlit as st
 
-from genlab import jobs
-from genlab.access import may_change, owner_of
-from genlab.config import ConfigError
-from genlab.estimate import duration
-from genlab.models import curves_for
-from genlab.overview import Progress, folder_note, progress
-from genlab.runs import RunError, open_run
-from genlab.viz import curves_figure, kl_per_dim_figure
 from app_pages.components.login import current_user
 from app_pages.components.metrics_view import show_evaluation
 from app_pages.components.shared import guard, runs_dir, runs_listing
-
-st.title("Runs")
+from genlab import jobs
+from genlab.classroom.access import may_change, owner_of
+from genlab.config import ConfigError
+from genlab.models import curves_for
+from genlab.store.runs import Run, RunError, open_run
+from genlab.training.estimate import duration
+from genlab.views.figures import curves_figure, kl_per_dim_figure
+from genlab.views.overview import Progress, folder_note, progress
 
 
 def time_left(state: str, p: Progress) -> str:
@@ -48,22 +46,7 @@ def table() -> None:
         "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent")})
 
 
-table()
-
-summaries = runs_listing()
-ids = [s.run.id for s in summaries]
-if not ids:
-    st.stop()
-chosen = st.selectbox("Run", ids, key="run", bind="query-params")
-try:
-    run = open_run(runs_dir(), chosen)
-    config = run.config()
-except RunError as exc:
-    st.error(f"This run cannot be shown: {exc}. The other runs are unaffected.")
-    st.stop()
-
-
-def controls(state: str) -> None:
+def controls(run: Run, state: str) -> None:
     user = current_user()
     if not may_change(user, run):
         st.caption(f"This is {owner_of(run) or 'nobody'}'s run: only they or the teacher may change it.")
@@ -92,7 +75,7 @@ def controls(state: str) -> None:
         st.error(str(exc))
 
 
-def detail() -> None:
+def detail(run: Run) -> None:
     status = run.status()
     state = status.get("state", "unknown")
     p = progress(status)
@@ -101,9 +84,13 @@ def detail() -> None:
                 + (f" · {left} left" if left != "-" else "") + f" · {status.get('device') or 'no device yet'}")
     if status.get("error"):
         st.error(status["error"])
-    controls(state)
-    latest_samples()
+    controls(run, state)
+    latest_samples(run)
+    curves(run)
 
+
+def curves(run: Run) -> None:
+    """The run's logged curves, smoothed, against step or time; a VAE's KL per dimension."""
     records = run.metrics()
     if not records:
         st.caption("No metrics logged yet.")
@@ -113,7 +100,7 @@ def detail() -> None:
     log_y = c2.toggle("Log scale", key="logy", bind="query-params")
     x = c3.radio("x axis", ["step", "time"], horizontal=True, key="x", bind="query-params")
     left, right = st.columns(2)
-    for i, group in enumerate(curves_for(config.model)):
+    for i, group in enumerate(curves_for(run.config().model)):
         (left if i % 2 == 0 else right).plotly_chart(
             curves_figure(records, list(group.keys), smoothing, log_y, x, group.title), key=f"chart-{i}")
     kl_fig = kl_per_dim_figure(records)
@@ -121,17 +108,17 @@ def detail() -> None:
         st.plotly_chart(kl_fig, key="kl-dims")
 
 
-def latest_samples() -> None:
+def latest_samples(run: Run) -> None:
     """The newest snapshot's sample grid (it follows training), and what became of a
     user's files."""
-    if config.data.name == "folder" and run.dataset_path.exists():
+    if run.config().data.name == "folder" and run.dataset_path.exists():
         st.caption(folder_note(run.dataset_info()))
     latest = run.latest_picture()
     if latest:
         st.image(str(latest[1]), caption=f"Samples at step {latest[0]:,} (the latest snapshot)", width=360)
 
 
-def evaluation() -> None:
+def evaluation(run: Run) -> None:
     st.subheader("Evaluation")
     if jobs.evaluation_running(run):
         st.info("Evaluating the latest snapshot in the background…")
@@ -145,14 +132,30 @@ def evaluation() -> None:
 
 
 @st.fragment(run_every=2)
-def live_detail() -> None:
-    guard(detail)  # a broken file shows a message, not a traceback
+def live_detail(run: Run) -> None:
+    guard(detail, run)  # a broken file shows a message, not a traceback
 
 
 @st.fragment(run_every=3)
-def live_evaluation() -> None:
-    guard(evaluation)
+def live_evaluation(run: Run) -> None:
+    guard(evaluation, run)
 
 
-live_detail()
-live_evaluation()
+def page() -> None:
+    st.title("Runs")
+    table()
+    ids = [s.run.id for s in runs_listing()]
+    if not ids:
+        return
+    chosen = st.selectbox("Run", ids, key="run", bind="query-params")
+    try:
+        run = open_run(runs_dir(), chosen)
+        run.config()
+    except RunError as exc:
+        st.error(f"This run cannot be shown: {exc}. The other runs are unaffected.")
+        return
+    live_detail(run)
+    live_evaluation(run)
+
+
+guard(page)

@@ -31,13 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from genlab import jobs, roster  # noqa: E402
-from genlab.access import User  # noqa: E402
-from genlab.atomic import write_json_atomic  # noqa: E402
-from genlab.presets import make_config  # noqa: E402
-from genlab.runs import read_json  # noqa: E402
-from genlab.teaching.demos import demo_runs  # noqa: E402
 from app_pages.components.login import COOKIE  # noqa: E402
+from genlab import jobs  # noqa: E402
+from genlab.classroom import roster  # noqa: E402
+from genlab.classroom.access import User  # noqa: E402
+from genlab.presets import make_config  # noqa: E402
+from genlab.store.atomic import write_json_atomic  # noqa: E402
+from genlab.store.runs import read_json  # noqa: E402
+from genlab.teaching.demos import demo_runs  # noqa: E402
 from tests.streamlit_server import CHROMIUM, FLAGS, free_port, streamlit_server  # noqa: E402
 
 GRID = "[data-testid='stMain'] img"

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genlab import jobs  # noqa: E402
-from genlab.access import User  # noqa: E402
+from genlab.classroom.access import User  # noqa: E402
 from genlab.presets import make_config  # noqa: E402
 
 

@@ -20,8 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genlab.teaching.figures import lab_figure  # noqa: E402
 from genlab.teaching.lab import LabSettings, ToyLab, default_steps_per_update  # noqa: E402
-from genlab.viz import curves_figure  # noqa: E402
+from genlab.views.figures import curves_figure  # noqa: E402
 from tests.streamlit_server import chromium_page, streamlit_server  # noqa: E402
+
 
 def bare_rate(variant: str, toy: str, seconds: float) -> float:
     """Updates per second of the work alone: k steps, the mode count, both figures as JSON."""

@@ -19,7 +19,7 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.class_load import class_runs  # noqa: E402
 from genlab import config, jobs  # noqa: E402
-from genlab.runs import list_runs  # noqa: E402
+from genlab.store.runs import list_runs  # noqa: E402
 
 
 def seconds(work, repeats: int, uncached: bool) -> list[float]:

@@ -5,7 +5,7 @@ For each variant and toy, several seeds are trained with genlab's Trainer on the
 within 3 standard deviations). The table gives the mean and standard error over seeds of
 the modes captured and of the share of high-quality samples, and the time per run.
 With --drs each GAN also gets a row "+ DRS": the same trained generator sampled through
-discriminator rejection sampling (genlab.rejection), with the share of candidates accepted
+discriminator rejection sampling (benchmarks/rejection.py), with the share of candidates accepted
 and the seconds the rejection classifier took to fit.
 
 Usage: python benchmarks/mode_collapse.py [--seeds 5] [--steps N] [--variants gan,wgan-gp,...]
@@ -26,13 +26,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rejection import fit_rejection_sampler  # noqa: E402  (beside this script)
+
 from genlab.data import Dataset, load_dataset  # noqa: E402
 from genlab.metrics.modes import mode_coverage  # noqa: E402
 from genlab.presets import make_config  # noqa: E402
-from genlab.rejection import fit_rejection_sampler  # noqa: E402
-from genlab.runs import create_run  # noqa: E402
-from genlab.snapshots import load_model  # noqa: E402
-from genlab.train import Trainer  # noqa: E402
+from genlab.store.runs import create_run  # noqa: E402
+from genlab.store.snapshots import load_model  # noqa: E402
+from genlab.training.trainer import Trainer  # noqa: E402
 
 VARIANTS = ["gan", "gan-r1", "wgan-gp", "pacgan2", "hinge-sn", "vae"]
 # PacGAN (Lin et al. 2018), Table 1: modes captured and high-quality share.

@@ -17,12 +17,12 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from genlab.batches import BatchSampler  # noqa: E402
 from genlab.data import load_dataset  # noqa: E402
-from genlab.lifecycle import change, owning, take_over, this_process  # noqa: E402
 from genlab.models import build_model  # noqa: E402
 from genlab.presets import make_config  # noqa: E402
-from genlab.runs import create_run  # noqa: E402
+from genlab.store.lifecycle import change, owning, take_over, this_process  # noqa: E402
+from genlab.store.runs import create_run  # noqa: E402
+from genlab.training.batches import BatchSampler  # noqa: E402
 
 
 def checked_writes(repeats: int) -> tuple[float, float]:

@@ -22,7 +22,7 @@ import ray
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from genlab import jobs  # noqa: E402
 from genlab.presets import make_config  # noqa: E402
-from genlab.runs import list_runs  # noqa: E402
+from genlab.store.runs import list_runs  # noqa: E402
 
 
 def one_round(executor: str, n_runs: int, steps: int) -> tuple[float, list[float]]:

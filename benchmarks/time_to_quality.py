@@ -19,8 +19,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genlab.presets import make_config  # noqa: E402
-from genlab.runs import create_run  # noqa: E402
-from genlab.train import Trainer  # noqa: E402
+from genlab.store.runs import create_run  # noqa: E402
+from genlab.training.trainer import Trainer  # noqa: E402
 
 
 def main() -> None:

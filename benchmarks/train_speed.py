@@ -29,12 +29,12 @@ from torchvision.transforms import ToTensor
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from genlab.data import load_dataset  # noqa: E402
-from genlab.device import describe, pick_device  # noqa: E402
 from genlab.models import build_model  # noqa: E402
 from genlab.presets import make_config  # noqa: E402
-from genlab.runs import create_run  # noqa: E402
-from genlab.batches import BatchSampler  # noqa: E402
-from genlab.train import Trainer  # noqa: E402
+from genlab.store.runs import create_run  # noqa: E402
+from genlab.training.batches import BatchSampler  # noqa: E402
+from genlab.training.device import describe, pick_device  # noqa: E402
+from genlab.training.trainer import Trainer  # noqa: E402
 
 
 class PerSampleDataset(torch.utils.data.Dataset):

@@ -31,13 +31,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from genlab.latent import lerp  # noqa: E402
 from genlab.models import noise  # noqa: E402
+from genlab.models.latent import lerp  # noqa: E402
 from genlab.presets import make_config  # noqa: E402
-from genlab.runs import create_run, list_runs  # noqa: E402
-from genlab.snapshots import load_model  # noqa: E402
-from genlab.train import Trainer  # noqa: E402
-from genlab.viz import picture, png_bytes  # noqa: E402
+from genlab.store.runs import create_run, list_runs  # noqa: E402
+from genlab.store.snapshots import load_model  # noqa: E402
+from genlab.training.trainer import Trainer  # noqa: E402
+from genlab.views.pictures import picture, png_bytes  # noqa: E402
 from tests.streamlit_server import chromium_page, streamlit_server  # noqa: E402
 
 

@@ -20,21 +20,24 @@ from typing import Any, NoReturn
 import torch
 from tqdm import tqdm
 
-from genlab import jobs, roster
+from genlab import jobs, settings
+from genlab.classroom import roster
 from genlab.config import MAX_STEPS, SECTIONS, ConfigError, RunConfig, check_positive_lr, check_seed, validate
 from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
-from genlab.device import CHOICES as DEVICES
-from genlab.device import pick_device
-from genlab.latent import interpolate
-from genlab.lifecycle import StateConflict, take_over, this_process
-from genlab.metrics import MEANINGS
-from genlab.metrics.report import evaluate_model, number, record_evaluation
+from genlab.metrics.evaluate import evaluate_model
 from genlab.models import VARIANTS
+from genlab.models.latent import interpolate
 from genlab.presets import make_config, with_settings
-from genlab.runs import Run, RunError, create_run, default_runs_dir, list_runs, open_run, read_json
-from genlab.snapshots import load_model
-from genlab.train import Trainer, check_config, dataset_for
-from genlab.viz import picture, save_png
+from genlab.store.evaluations import record_evaluation
+from genlab.store.jsonfile import read_json_object
+from genlab.store.lifecycle import StateConflict, take_over, this_process
+from genlab.store.runs import Run, RunError, create_run, list_runs, open_run
+from genlab.store.snapshots import load_model
+from genlab.training.device import CHOICES as DEVICES
+from genlab.training.device import pick_device
+from genlab.training.trainer import Trainer, check_config, dataset_for
+from genlab.views.metric_info import METRICS, number
+from genlab.views.pictures import picture, save_png
 
 EXIT_CODES = {"completed": 0, "cancelled": 130}
 
@@ -88,7 +91,7 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--runs-dir", type=Path, default=None)
 
 
-# Choices a config field cannot name itself (genlab.device imports torch's backends).
+# Choices a config field cannot name itself (genlab.training.device imports torch's backends).
 _FIELD_CHOICES = {"device": DEVICES}
 
 
@@ -164,7 +167,7 @@ def add_picture_parsers(sub: argparse._SubParsersAction) -> None:
 
 def runs_dir(args: argparse.Namespace) -> Path:
     """--runs-dir, else $GENLAB_RUNS or ./checkpoints; refused when it is not a folder."""
-    path = args.runs_dir or default_runs_dir()
+    path = args.runs_dir or settings.runs_dir()
     if path.exists() and not path.is_dir():
         raise RunError(f"the runs folder {path} is a file, not a folder")
     return path
@@ -187,9 +190,9 @@ def train_config(args: argparse.Namespace) -> RunConfig:
         raise ConfigError("--config gives the model and the dataset; change them in the file, "
                           "not with MODEL or --dataset")
     try:
-        raw = read_json(args.config)
-    except RunError as exc:
-        raise ConfigError(f"--config {args.config}: {exc}") from exc
+        raw = read_json_object(args.config)
+    except ValueError as exc:
+        raise ConfigError(f"--config {exc}") from exc
     return with_settings(RunConfig.from_dict(raw), setting_values(args))
 
 
@@ -323,9 +326,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     result = evaluate_model(model, dataset_for(run.config()), args.n, args.iwae_k, device)
     record_evaluation(run, step, result)
     print(f"feature space: {result['feature_space']}")
-    for key, meaning in MEANINGS.items():
+    for key, metric in METRICS.items():
         if isinstance(number(result, key), (int, float)):
-            print(f"{key:20} {number(result, key):12.4f}  {meaning}")
+            print(f"{key:20} {number(result, key):12.4f}  {metric.meaning}")
     if "likelihood" in result:
         print(result["likelihood"])
     print(f"written to {run.eval_path}", file=sys.stderr)

@@ -10,18 +10,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import os
 import typing
 from dataclasses import dataclass, field
 from typing import Any
-
-from genlab.priors import PRIORS, TRUNCATION_MAX
 
 GAN_LOSSES = ("minimax", "non-saturating", "least-squares", "wgan-gp", "hinge")
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHS = ("mlp", "conv")
 FAMILIES = ("gan", "vae")
 LR_SCHEDULES = ("constant", "linear")
+# The latent priors a GAN may draw from (genlab.models.priors draws them).
+PRIORS = ("normal", "uniform")
+TRUNCATION_MAX = 10.0  # beyond this a truncated normal is the normal to float precision
 
 
 MAX_STEPS = 10_000_000
@@ -184,18 +184,6 @@ def _nonnegative(value: float, what: str) -> None:
 
 def _positive(value: float, what: str) -> None:
     _require(math.isfinite(value) and value > 0, f"{what} must be a finite number > 0, not {value}")
-
-
-def env_count(name: str, default: int, meaning: str = "") -> int:
-    """A whole-number setting of at least 1 from the environment variable `name`, else
-    `default`; ConfigError naming the variable for anything else."""
-    configured = os.environ.get(name, "").strip()
-    if not configured:
-        return default
-    if not configured.isdigit() or int(configured) < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1{f' ({meaning})' if meaning else ''}, "
-                          f"not {configured!r}")
-    return int(configured)
 
 
 def check_positive_lr(lr: float) -> None:

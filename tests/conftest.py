@@ -8,15 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from genlab import faults
-from genlab.atomic import write_json_atomic
-from genlab.presets import make_config
-from genlab.runs import create_run
+from genlab.store import faults
 from genlab.teaching.demos import demo_runs
-
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ROOT / "checkpoints"
+from tests.support import SHIPPED
 
 
 @pytest.fixture(autouse=True)
@@ -33,28 +27,6 @@ def isolated_dirs(tmp_path, monkeypatch):
 @pytest.fixture
 def runs_dir(tmp_path) -> Path:
     return tmp_path / "runs"
-
-
-def tiny_config(variant: str = "gan", dataset: str = "ring", **overrides):
-    """A config small enough to train in a fraction of a second."""
-    values = dict(steps=8, log_every=2, n_snapshots=4, batch_size=16, hidden=16, depth=1)
-    if variant in ("dcgan", "dcgan-wgan-gp", "cdcgan", "conv-vae"):
-        values["hidden"] = 8
-    values.update(overrides)
-    return make_config(variant, dataset, **values)
-
-
-def force_status(run, **fields) -> None:
-    """Rewrite status.json as a crash, a reboot or a hand edit leaves it: no transition checks."""
-    write_json_atomic(run.status_path, {**run.status(), **fields})
-
-
-def tiny_run(runs_dir: Path, variant: str = "gan", dataset: str = "ring", **overrides):
-    return create_run(runs_dir, tiny_config(variant, dataset, **overrides))
-
-
-needs_fashion = pytest.mark.skipif(not (FASHION_DIR / "train-images-idx3-ubyte.gz").exists(),
-                                   reason="Debian's dataset-fashion-mnist is not installed")
 
 
 @pytest.fixture(scope="module")

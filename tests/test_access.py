@@ -8,9 +8,10 @@ import time
 import pytest
 
 from genlab import jobs
-from genlab.access import ACCESS_LOG, NotAllowed, OverQuota, User
-from genlab.runs import create_run, list_runs
-from tests.conftest import tiny_config
+from genlab.classroom.access import ACCESS_LOG, NotAllowed, OverQuota, User
+from genlab.jobs import actions
+from genlab.store.runs import create_run, list_runs
+from tests.support import tiny_config
 
 AMY, BEN, TEACHER = User("amy"), User("ben"), User("ms-lee", teacher=True)
 
@@ -56,7 +57,7 @@ def test_cancelling_another_students_run_is_refused_before_anything_changes(runs
 
 
 def test_a_student_at_the_limit_is_told_which_limit_and_how_to_free_room(runs_dir, monkeypatch):
-    monkeypatch.setattr(jobs, "schedule", lambda runs_dir: [])  # keep them queued: no workers here
+    monkeypatch.setattr(actions, "schedule", lambda runs_dir: [])  # keep them queued: no workers here
     monkeypatch.setenv("GENLAB_MAX_RUNS_PER_USER", "2")
     first = jobs.launch(tiny_config(), runs_dir, user=AMY)
     jobs.launch(tiny_config(), runs_dir, user=AMY)
@@ -98,7 +99,7 @@ def test_a_student_already_training_waits_behind_one_who_is_not(runs_dir):
 @pytest.mark.slow  # real workers, one at a time
 def test_real_workers_start_in_turns(runs_dir, monkeypatch):
     """One slot: amy queues three runs, then ben one; ben's starts second, not fourth."""
-    from tests.test_jobs import wait_for
+    from tests.support import wait_for
 
     monkeypatch.setenv("GENLAB_MAX_JOBS", "1")
     monkeypatch.setenv("GENLAB_MAX_RUNS_PER_USER", "5")
@@ -112,7 +113,7 @@ def test_real_workers_start_in_turns(runs_dir, monkeypatch):
 # ---- the roster -----------------------------------------------------------------------------
 
 def test_an_account_logs_in_with_its_password_which_is_stored_only_as_a_hash(runs_dir):
-    from genlab import roster
+    from genlab.classroom import roster
 
     password = roster.add(runs_dir, "amy")
     teacher_password = roster.add(runs_dir, "ms-lee", teacher=True)
@@ -123,7 +124,7 @@ def test_an_account_logs_in_with_its_password_which_is_stored_only_as_a_hash(run
 
 
 def test_a_wrong_name_or_password_says_the_same_and_attempts_are_limited(runs_dir):
-    from genlab import roster
+    from genlab.classroom import roster
 
     password = roster.add(runs_dir, "amy")
     for name, guess in [("amy", "guess"), ("nobody", password)]:
@@ -140,7 +141,7 @@ def test_a_wrong_name_or_password_says_the_same_and_attempts_are_limited(runs_di
 
 
 def test_the_class_command_adds_lists_and_removes_accounts(runs_dir, capsys):
-    from genlab import roster
+    from genlab.classroom import roster
     from genlab.cli import main
 
     assert main(["class", "add", "amy", "--runs-dir", str(runs_dir)]) == 0
@@ -162,7 +163,7 @@ def test_the_class_command_adds_lists_and_removes_accounts(runs_dir, capsys):
 @pytest.fixture
 def class_server(runs_dir, monkeypatch):
     """The app as `make serve` runs it: a roster with a teacher and two students."""
-    from genlab import roster
+    from genlab.classroom import roster
 
     monkeypatch.setenv("GENLAB_CLASS", "1")
     return {name: roster.add(runs_dir, name, teacher=name == "ms-lee") for name in ("ms-lee", "amy", "ben")}
@@ -201,7 +202,7 @@ def test_a_student_sees_another_students_run_without_its_controls(class_server, 
 
 
 def test_a_session_token_finds_its_user_until_it_expires_or_the_account_goes(runs_dir):
-    from genlab import roster
+    from genlab.classroom import roster
 
     roster.add(runs_dir, "amy")
     token = roster.open_session(runs_dir, AMY, now=1000.0)
@@ -236,7 +237,7 @@ def through_provider(page: str, user: dict | None, **params):
 
 
 def test_an_sso_account_has_no_password_and_only_roster_addresses_get_in(runs_dir, capsys):
-    from genlab import roster
+    from genlab.classroom import roster
     from genlab.cli import main
 
     assert main(["class", "add", "ana@school.edu", "--sso", "--teacher", "--runs-dir", str(runs_dir)]) == 0
@@ -253,7 +254,7 @@ def test_an_sso_account_has_no_password_and_only_roster_addresses_get_in(runs_di
 
 
 def test_the_provider_login_lets_in_only_verified_addresses_on_the_roster(runs_dir, monkeypatch):
-    from genlab import roster
+    from genlab.classroom import roster
 
     monkeypatch.setenv("GENLAB_CLASS", "1")
     roster.add_sso(runs_dir, "ana@school.edu")
@@ -291,8 +292,8 @@ def zip_of_images(n: int = 12) -> bytes:
 def test_an_upload_read_from_memory_is_the_dataset_its_stored_file_gives(isolated_dirs):
     import torch
 
+    from genlab.classroom.uploads import store_upload
     from genlab.data.folder import load_folder, load_zip_bytes
-    from genlab.uploads import store_upload
 
     raw = zip_of_images()
     in_memory = load_zip_bytes(raw, "shapes.zip")
@@ -301,7 +302,7 @@ def test_an_upload_read_from_memory_is_the_dataset_its_stored_file_gives(isolate
 
 
 def test_a_students_uploads_stay_within_their_quota(isolated_dirs, monkeypatch):
-    from genlab.uploads import content_id, store_upload, upload_path, uploads_dir
+    from genlab.classroom.uploads import content_id, store_upload, upload_path, uploads_dir
 
     monkeypatch.setenv("GENLAB_UPLOAD_QUOTA_MB", "1")
     first = store_upload(b"x" * 700_000, "a.zip", AMY)
@@ -316,7 +317,7 @@ def test_a_students_uploads_stay_within_their_quota(isolated_dirs, monkeypatch):
 
 
 def test_an_upload_goes_with_the_last_run_that_used_it(runs_dir, isolated_dirs):
-    from genlab.uploads import store_upload, uploads_dir
+    from genlab.classroom.uploads import store_upload, uploads_dir
 
     path = store_upload(zip_of_images(), "shapes.zip", AMY)
     runs = [create_run(runs_dir, tiny_config("dcgan", "folder", path=str(path)), state="completed", user="amy")

@@ -5,12 +5,13 @@ import time
 import pytest
 
 from genlab.data import load_dataset
-from genlab.metrics.report import evaluate_model, record_evaluation
-from genlab.runs import create_run, list_runs, open_run
-from genlab.snapshots import load_model
-from genlab.train import Trainer
-from tests.conftest import tiny_config, tiny_run
+from genlab.metrics.evaluate import evaluate_model
+from genlab.store.evaluations import record_evaluation
+from genlab.store.runs import create_run, list_runs, open_run
+from genlab.store.snapshots import load_model
+from genlab.training.trainer import Trainer
 from tests.pages import open_page
+from tests.support import texts, tiny_config, tiny_run
 
 pytestmark = pytest.mark.slow  # trains the runs it shows, and launches workers
 
@@ -60,12 +61,6 @@ def app(shared_runs, monkeypatch):
 
 def captions(at) -> str:
     return "\n".join(c for image in at.get("image") for c in image.captions)
-
-
-def texts(at) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [e.value for e in at.error]
-    parts += [w.value for w in at.warning] + [i.value for i in at.info] + [s.value for s in at.subheader]
-    return "\n".join(str(p) for p in parts)
 
 
 def test_home_shows_the_runs_at_a_glance(app):

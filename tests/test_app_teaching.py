@@ -9,18 +9,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from genlab import jobs
-from genlab.runs import list_runs
+from genlab.store.runs import list_runs
 from genlab.teaching.kl import Gaussian, Mixture, fit_reverse, gaussian_kl, reverse_kl
 from genlab.teaching.lessons import LESSONS
 from tests.pages import open_page
+from tests.support import texts
+
 
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
-
-
-def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [w.value for w in at.warning]
-    return "\n".join(str(p) for p in parts)
 
 
 def test_lab_steps_plays_to_its_limit_and_resets():

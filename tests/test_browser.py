@@ -238,7 +238,7 @@ def test_a_class_login_survives_a_reload_and_logging_out_ends_it(tmp_path, monke
     """#13: `make serve` asks every visitor to log in; the session is kept in a cookie."""
     from playwright.sync_api import expect
 
-    from genlab import roster
+    from genlab.classroom import roster
 
     password = roster.add(tmp_path / "runs", "amy")
     monkeypatch.setenv("GENLAB_CLASS", "1")
@@ -268,7 +268,7 @@ def test_a_class_logs_in_through_the_schools_openid_provider(tmp_path, monkeypat
     an address on the roster gets in, one that is not is told so."""
     from playwright.sync_api import expect
 
-    from genlab import roster
+    from genlab.classroom import roster
     from tests.oidc_provider import oidc_provider, secrets_toml
     from tests.streamlit_server import free_port
 

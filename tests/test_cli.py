@@ -7,10 +7,10 @@ import torch
 from PIL import Image
 
 from genlab.cli import main
-from genlab.runs import list_runs, open_run
-from genlab.statefile import load_state
-from genlab.train import Trainer
-from tests.conftest import force_status, tiny_run
+from genlab.store.runs import list_runs, open_run
+from genlab.store.statefile import load_state
+from genlab.training.trainer import Trainer
+from tests.support import force_status, tiny_run
 
 
 def run_cli(capsys, *argv):
@@ -81,7 +81,7 @@ def test_a_gan_trains_on_a_uniform_prior_from_the_command_line(capsys, runs_dir)
 
 
 def test_a_runs_config_json_reproduces_it_and_flags_change_single_settings(capsys, runs_dir):
-    from genlab.snapshots import load_model
+    from genlab.store.snapshots import load_model
 
     def from_config(*flags: str) -> str:
         code, out, err = run_cli(capsys, "train", "--config", str(runs_dir / first / "config.json"),

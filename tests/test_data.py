@@ -11,10 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from genlab.data import DatasetError, DatasetUnavailable, availability, load_dataset
-from genlab.data import cifar, folder, idx
+from genlab.data import DatasetError, DatasetUnavailable, availability, cifar, folder, idx, load_dataset
 from genlab.data.toys import grid_modes, ring_modes
-from tests.conftest import needs_fashion
+from tests.support import needs_fashion
 
 
 def test_ring_has_eight_distinct_angles_and_pacgan_spread():

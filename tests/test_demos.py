@@ -6,15 +6,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from genlab.metrics import report
 from genlab.metrics.memorisation import LEANING_BELOW
 from genlab.presets import make_config
-from genlab.runs import list_runs
-from genlab.snapshots import load_model
+from genlab.store.runs import list_runs
+from genlab.store.snapshots import load_model
 from genlab.teaching.demos import DEMOS, MAX_TOTAL_BYTES, demo_runs, total_bytes
 from genlab.teaching.lessons import LESSONS
-from tests.conftest import SHIPPED, needs_fashion
+from genlab.views import metric_info
 from tests.pages import open_page
+from tests.support import SHIPPED, needs_fashion
 
 
 def test_every_demo_ships_within_the_size_budget():
@@ -29,9 +29,10 @@ def test_every_demo_ships_within_the_size_budget():
 def test_the_train_defaults_are_the_image_demos_settings():
     """A user who launches DCGAN or the conv VAE on Fashion-MNIST with the Train page's
     defaults trains what the demos (and the README's figures) trained (#12)."""
-    for demo in DEMOS:
-        if demo.dataset != "fashion-mnist" or set(demo.overrides) - {"latent_dim", "steps", "n_snapshots", "beta"}:
-            continue
+    plain = [demo for demo in DEMOS if demo.dataset == "fashion-mnist"
+             and not set(demo.overrides) - {"latent_dim", "steps", "n_snapshots", "beta"}]
+    assert {d.run_id for d in plain} == {"demo-dcgan-fashion", "demo-vae-fashion", "demo-beta4-vae-fashion"}
+    for demo in plain:
         shipped = demo_runs(SHIPPED)[demo.run_id].config()
         default = make_config(demo.variant, demo.dataset, beta=demo.overrides.get("beta"))
         assert default.model == shipped.model, demo.run_id
@@ -125,9 +126,9 @@ def test_every_claim_a_lesson_shows_quotes_the_numbers_beside_it(demos_dir, monk
     evaluations = {role: demo_runs(demos_dir)[run_id].evaluations()[-1] for role, run_id in lesson.runs.items()}
     for claim, text in zip(lesson.claims, shown):
         a, b = (evaluations[role] for role in lesson.compared)
-        assert f"{lesson.compared[0]} {report.shown(a, claim.metric)}" in text
-        assert f"{lesson.compared[1]} {report.shown(b, claim.metric)}" in text
-        top = lesson.compared[0] if report.number(a, claim.metric) > report.number(b, claim.metric) \
+        assert f"{lesson.compared[0]} {metric_info.shown(a, claim.metric)}" in text
+        assert f"{lesson.compared[1]} {metric_info.shown(b, claim.metric)}" in text
+        top = lesson.compared[0] if metric_info.number(a, claim.metric) > metric_info.number(b, claim.metric) \
             else lesson.compared[1]
         agrees = top == claim.higher
         assert (f"Higher for {top}, as the textbook expects" in text) == agrees
@@ -145,8 +146,8 @@ def test_the_walks_on_learn_go_somewhere_visibly_different():
     32, that the VAE decodes most differently: on the demo VAE, several times further than seed 1."""
     import torch
 
-    from genlab.latent import farthest_seed
     from genlab.models import noise
+    from genlab.models.latent import farthest_seed
 
     model, _ = load_model(demo_runs(SHIPPED)["demo-vae-fashion"])
     end = farthest_seed(model, 0)
@@ -157,7 +158,7 @@ def test_the_walks_on_learn_go_somewhere_visibly_different():
 
 
 def test_learn_walks_between_the_seed_and_its_farthest_neighbour(demos_dir, monkeypatch):
-    from genlab.latent import farthest_seed
+    from genlab.models.latent import farthest_seed
 
     end = farthest_seed(load_model(demo_runs(SHIPPED)["demo-vae-fashion"])[0], 0)
     at = open_demo_page(demos_dir, monkeypatch, "learn")
@@ -178,10 +179,10 @@ def test_the_new_image_demos_show_what_their_lessons_say(demos_dir):
     assert small["n_reference"] == 64 and full["n_reference"] == 2000
     assert 0.9 < full["ratio"] < 1.1 and abs(full["closer_to_train"] - 0.5) < 0.05
     assert small["ratio"] < LEANING_BELOW and small["closer_to_train"] > 0.6
-    for run in runs.values():
-        e = run.evaluations()[-1]
-        if run.config().data.name == "fashion-mnist":  # IS lies between 1 and the number of classes
-            assert 1 <= e["inception_score"] <= 10 and 1 <= e["inception_score_real"] <= 10
+    on_images = [run.evaluations()[-1] for run in runs.values() if run.config().data.name == "fashion-mnist"]
+    assert len(on_images) == 6
+    for e in on_images:  # IS lies between 1 and the number of classes
+        assert 1 <= e["inception_score"] <= 10 and 1 <= e["inception_score_real"] <= 10
 
 
 @needs_fashion

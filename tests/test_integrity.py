@@ -10,14 +10,14 @@ import sys
 import pytest
 
 from genlab import jobs
-from genlab.config import ConfigError
 from genlab.cli import main
-from genlab.lifecycle import TRANSITIONS, StateConflict, change, process_alive, process_start, this_process
-from genlab.runs import STATES, RunError, list_runs
-from genlab.statefile import load_state
-from genlab.train import Trainer
-from tests.conftest import ROOT, force_status, tiny_config, tiny_run
+from genlab.config import ConfigError
+from genlab.store.lifecycle import TRANSITIONS, StateConflict, change, process_alive, process_start, this_process
+from genlab.store.runs import STATES, RunError, list_runs
+from genlab.store.statefile import load_state
+from genlab.training.trainer import Trainer
 from tests.pages import open_page
+from tests.support import ROOT, force_status, tiny_config, tiny_run
 
 # ---- the legal changes -------------------------------------------------------------------
 

@@ -2,31 +2,16 @@
 
 import os
 import signal
-import time
 
 import pytest
 
 from genlab import jobs
 from genlab.config import ConfigError
-from genlab.runs import RunError, list_runs, open_run
-from genlab.statefile import load_state
-from tests.conftest import force_status, tiny_config
+from genlab.store.runs import RunError, list_runs, open_run
+from genlab.store.statefile import load_state
+from tests.support import force_status, state, tiny_config, wait_for
 
 pytestmark = pytest.mark.slow  # starts worker processes
-
-
-def wait_for(predicate, timeout=90.0, interval=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("timed out waiting")
-
-
-def state(run):
-    return run.status().get("state")
 
 
 def slow_config(steps=20_000):

@@ -15,9 +15,9 @@ from genlab.metrics.frechet import fid, frechet_distance, kid
 from genlab.metrics.likelihood import elbo_terms, iwae_bound
 from genlab.metrics.manifold import prdc
 from genlab.metrics.modes import class_histogram, mode_coverage
-from genlab.snapshots import load_model
-from genlab.train import Trainer
-from tests.conftest import tiny_run
+from genlab.store.snapshots import load_model
+from genlab.training.trainer import Trainer
+from tests.support import tiny_run
 
 
 def gaussian(n, mean, cov, seed):

@@ -3,13 +3,13 @@ import math
 import pytest
 import torch
 
-from genlab.batches import BatchSampler
 from genlab.config import GAN_LOSSES, ConfigError
 from genlab.data import load_dataset
 from genlab.models import VARIANTS, build_model, check_fits_data, curves_for, gan_losses
 from genlab.models.vae import VAE
 from genlab.presets import make_config
-from tests.conftest import tiny_config
+from genlab.training.batches import BatchSampler
+from tests.support import tiny_config
 
 CONV = {"dcgan", "dcgan-wgan-gp", "cdcgan", "conv-vae"}
 
@@ -207,3 +207,24 @@ def test_the_r1_gan_trains_longer_with_decay_on_the_toys_only():
     assert (images.schedule.steps, images.optim.lr_schedule) == (make_config("gan", "fashion-mnist").schedule.steps,
                                                                 "constant")
     assert make_config("gan-r1", "grid", steps=100).schedule.steps == 100  # an explicit length wins
+
+
+@pytest.mark.parametrize("variant,dataset,shape", [("cdcgan", "fashion-mnist", (1, 28, 28)),
+                                                   ("conv-vae", "fashion-mnist", (1, 28, 28)),
+                                                   ("hinge-sn", "ring", (2,))])
+def test_weight_decay_spares_biases_and_normalisation_weights(variant, dataset, shape):
+    """As nanoGPT's configure_optimizers: matrices and kernels decay, 1-D parameters do not;
+    every parameter is in exactly one group."""
+    config = tiny_config(variant, dataset, weight_decay=1e-3)
+    model = build_model(config.model, shape, 10 if variant == "cdcgan" else 0)
+    for name, optimizer in model.make_optimizers(config.optim).items():
+        decayed, spared = optimizer.param_groups
+        assert (decayed["weight_decay"], spared["weight_decay"]) == (1e-3, 0.0)
+        assert decayed["params"] and all(p.dim() >= 2 for p in decayed["params"])
+        assert spared["params"] and all(p.dim() < 2 for p in spared["params"])  # biases, norms, scalars
+        network = getattr(model, name) if name != "vae" else model
+        assert sorted(map(id, decayed["params"] + spared["params"])) == sorted(map(id, network.parameters()))
+    without = build_model(tiny_config(variant, dataset).model, shape, 10 if variant == "cdcgan" else 0)
+    for optimizer in without.make_optimizers(tiny_config(variant, dataset).optim).values():
+        [group] = optimizer.param_groups
+        assert group["weight_decay"] == 0

@@ -3,17 +3,19 @@ pair, latent dimensions by KL, an evaluation's rows, and where an upload is kept
 
 import pytest
 
+from genlab.classroom.uploads import store_upload
 from genlab.data import DatasetError
 from genlab.data.folder import load_folder
-from genlab.latent import dims_by_kl
-from genlab.metrics.report import fid_line, metric_rows, record_evaluation
 from genlab.models import build_model
-from genlab.overview import comparison_pair, folder_note, progress, viewable_runs
+from genlab.models.latent import dims_by_kl
 from genlab.presets import fit_batch, make_config
-from genlab.runs import create_run, list_runs
-from genlab.snapshots import save_snapshot
-from genlab.uploads import store_upload
-from tests.conftest import tiny_config
+from genlab.store.evaluations import record_evaluation
+from genlab.store.runs import create_run, list_runs
+from genlab.store.snapshots import save_snapshot
+from genlab.views.metric_info import fid_line, metric_rows
+from genlab.views.overview import comparison_pair, folder_note, progress, viewable_runs
+from genlab.views.pictures import snapshot_png
+from tests.support import tiny_config
 
 
 def test_progress_of_a_fresh_a_running_and_a_broken_status():
@@ -27,7 +29,8 @@ def make(runs_dir, variant, dataset, latent, snapshot=True, **extra):
     config = tiny_config(variant, dataset, latent_dim=latent, **extra)
     run = create_run(runs_dir, config)
     if snapshot:
-        save_snapshot(run, build_model(config.model, (2,), 0), 0)
+        model = build_model(config.model, (2,), 0)
+        save_snapshot(run, model, 0, snapshot_png(model))
     return run
 
 
@@ -125,7 +128,7 @@ def test_a_small_upload_gets_a_batch_that_fits():
 
 
 def test_the_class_experiment_puts_each_evaluated_run_at_its_setting_and_metric(demos_dir):
-    from genlab.overview import class_row, experiment_points
+    from genlab.views.overview import class_row, experiment_points
 
     summaries = list_runs(demos_dir)
     rows = [class_row(s) for s in summaries]

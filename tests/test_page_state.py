@@ -4,13 +4,14 @@ import pytest
 
 from genlab import jobs
 from genlab.config import ConfigError
+from genlab.data import load_dataset
 from genlab.models import noise
 from genlab.presets import make_config
-from genlab.lifecycle import this_process
-from genlab.runs import list_runs
-from genlab.train import Trainer
-from tests.conftest import force_status, tiny_run
+from genlab.store.lifecycle import this_process
+from genlab.store.runs import list_runs
+from genlab.training.trainer import Trainer
 from tests.pages import open_page
+from tests.support import force_status, tiny_config, tiny_run
 
 
 @pytest.fixture
@@ -153,3 +154,23 @@ def test_the_class_view_sorts_by_a_metric_and_spotlights_a_run(demo_app):
     at.selectbox(key="spotlight").set_value("demo-dcgan-fashion").run()
     assert at.subheader[0].value == "demo: dcgan on fashion-mnist"
     assert len(at.get("plotly_chart")) == 1  # the class experiment
+
+
+def test_the_train_pages_time_estimate_is_cached_by_the_data_it_timed(monkeypatch):
+    """The Train page once cached its step rate by the config alone while timing whatever data
+    the page held: the same config on other data answered from the cache."""
+    from app_pages.components import shared
+
+    timed = []
+
+    def measure(config, data, device):
+        timed.append(len(data.x_train))
+        return float(len(data.x_train))
+
+    monkeypatch.setattr(shared, "measure_step_rate", measure)
+    shared._step_rate.clear()
+    config, data = tiny_config("gan", "digits"), load_dataset("digits")
+    assert shared.estimated_step_rate(config, data) == 1500
+    assert shared.estimated_step_rate(config, data.first_train(100)) == 100
+    assert shared.estimated_step_rate(config, data) == 1500
+    assert timed == [1500, 100]  # the third was cached

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from genlab.config import ConfigError, validate
+from genlab.models.priors import seeded_codes, shape_noise, standard_normal_cdf
 from genlab.presets import make_config
-from genlab.priors import seeded_codes, shape_noise, standard_normal_cdf
 
 
 def test_a_uniform_prior_lies_in_the_cube_with_the_uniform_moments():
@@ -60,7 +60,7 @@ def test_priors_that_do_not_fit_are_refused(settings, message):
 
 def test_walks_leave_each_priors_typical_set_in_their_own_way():
     """The priors lesson's table: lerp shrinks a normal code's norm, slerp leaves the uniform cube."""
-    from genlab.latent import walk_reach
+    from genlab.models.latent import walk_reach
 
     normal, uniform = walk_reach("normal", 32), walk_reach("uniform", 32)
     # E||(a + b) / 2|| / E||a|| = 1 / sqrt 2 for independent codes
@@ -96,10 +96,10 @@ def test_a_model_named_by_its_loss_gets_what_the_variant_of_that_name_gets():
 
 
 def test_an_l1_penalty_shrinks_the_weights_it_is_put_on(runs_dir):
-    from genlab.runs import create_run
-    from genlab.snapshots import load_model
-    from genlab.train import Trainer
-    from tests.conftest import tiny_config
+    from genlab.store.runs import create_run
+    from genlab.store.snapshots import load_model
+    from genlab.training.trainer import Trainer
+    from tests.support import tiny_config
 
     def l1_norm(**overrides) -> float:
         run = create_run(runs_dir, tiny_config("gan", "ring", steps=60, lr=1e-2, **overrides))

@@ -8,22 +8,18 @@ import pytest
 import ray
 import torch
 
-from genlab import executors, jobs
-from genlab.access import NotAllowed, OverQuota, User
+from genlab import jobs
+from genlab.classroom.access import NotAllowed, OverQuota, User
 from genlab.config import ConfigError
-from genlab.lifecycle import change
-from genlab.ray_executor import check_shared
-from genlab.runs import list_runs
-from genlab.snapshots import load_model
-from tests.conftest import tiny_config
+from genlab.jobs import executors, reconciler
+from genlab.jobs.executors.ray_cluster import check_shared
+from genlab.store.lifecycle import change
+from genlab.store.runs import list_runs
+from genlab.store.snapshots import load_model
 from tests.pages import open_page
-from tests.test_jobs import state, wait_for
+from tests.support import ray_cluster, state, steps_logged, tiny_config, wait_for
 
 pytestmark = pytest.mark.slow  # starts a Ray cluster and its workers
-
-
-def steps_logged(run) -> list[int]:
-    return [r["step"] for r in run.metrics()]
 
 
 def same_weights(a, b) -> bool:
@@ -38,7 +34,7 @@ def test_an_unreachable_cluster_leaves_the_run_queued_with_one_message(runs_dir,
     assert not ray.is_initialized()
     monkeypatch.setenv("GENLAB_EXECUTOR", "ray")
     monkeypatch.setenv("GENLAB_RAY_ADDRESS", "127.0.0.1:1")  # nothing listens there
-    with pytest.raises(executors.ExecutorUnavailable, match=r"queued but not started: the Ray cluster at "
+    with pytest.raises(jobs.ExecutorUnavailable, match=r"queued but not started: the Ray cluster at "
                                                             r"127\.0\.0\.1:1 \(GENLAB_RAY_ADDRESS\) could not"):
         jobs.launch(tiny_config(), runs_dir)
     [summary] = list_runs(runs_dir)
@@ -72,9 +68,7 @@ def test_a_wrong_executor_setting_is_refused_before_a_run_is_queued(runs_dir, mo
 
 @pytest.fixture(scope="module")
 def cluster():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=100 * 2**20)
-    yield
-    ray.shutdown()
+    yield from ray_cluster(num_cpus=2, object_store_memory=100 * 2**20)
 
 
 @pytest.fixture
@@ -146,7 +140,7 @@ def test_a_killed_worker_becomes_interrupted_and_resumes_on_ray(runs_dir, on_ray
 
 
 def test_a_worker_that_ignores_a_cancel_is_killed_through_ray(runs_dir, on_ray, monkeypatch):
-    monkeypatch.setattr(jobs, "CANCEL_GRACE_S", 0.0)
+    monkeypatch.setattr(reconciler, "CANCEL_GRACE_S", 0.0)
     run = jobs.launch(tiny_config(steps=200_000, log_every=50), runs_dir)
     wait_for(lambda: state(run) == "running")
     status = change(run, cancel_requested=1.0)  # asked long ago, and its STOP file never came
@@ -160,6 +154,6 @@ def test_a_runs_folder_the_nodes_cannot_write_is_refused(cluster, runs_dir):
     runs_dir.mkdir(parents=True)
     check_shared(runs_dir)
     assert list(runs_dir.iterdir()) == []  # the check leaves nothing behind
-    with pytest.raises(executors.ExecutorUnavailable, match=r"must be storage every node writes .* could not "
+    with pytest.raises(jobs.ExecutorUnavailable, match=r"must be storage every node writes .* could not "
                                                             r"write into /sys/kernel: PermissionError"):
         check_shared(Path("/sys/kernel"))  # a folder that exists and nobody, root included, writes into

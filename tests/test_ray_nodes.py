@@ -9,10 +9,8 @@ import ray
 from ray.cluster_utils import Cluster
 
 from genlab import jobs
-from tests.conftest import tiny_config
 from tests.pages import open_page
-from tests.test_jobs import state, wait_for
-from tests.test_ray import steps_logged
+from tests.support import state, steps_logged, tiny_config, wait_for
 
 pytestmark = pytest.mark.slow  # starts Ray nodes and their workers
 

@@ -6,13 +6,11 @@ import pytest
 import torch
 from torch import nn
 
+from benchmarks.rejection import RejectionError, fit_rejection_sampler
 from genlab.data import load_dataset
 from genlab.metrics.modes import mode_coverage
 from genlab.models import build_model
 from genlab.presets import make_config
-from genlab.rejection import RejectionError, fit_rejection_sampler
-
-pytestmark = pytest.mark.slow  # trains a classifier for seconds
 
 ON_MODE = 0.7
 
@@ -47,6 +45,7 @@ def fitted():
     return model, ring, fit_rejection_sampler(model, ring.x_train, steps=1500, batch_size=256, seed=0)
 
 
+@pytest.mark.slow  # trains a classifier for seconds
 def test_rejection_removes_the_off_mode_samples_and_keeps_every_mode(fitted):
     model, ring, sampler = fitted
     raw = mode_coverage(model.sample(2500, seed=1), ring.modes, ring.mode_std)
@@ -64,6 +63,7 @@ def test_rejection_removes_the_off_mode_samples_and_keeps_every_mode(fitted):
     assert min(result["per_mode"]) > 0.5 * 2500 / 8
 
 
+@pytest.mark.slow
 def test_the_log_ratio_separates_data_from_the_generators_excess(fitted):
     _, ring, sampler = fitted
     on_mode = ring.modes[:4]
@@ -72,6 +72,7 @@ def test_the_log_ratio_separates_data_from_the_generators_excess(fitted):
     assert sampler.log_ratio(on_mode).min() > sampler.log_ratio(between).max() + 3
 
 
+@pytest.mark.slow
 def test_rejection_refuses_a_vae_and_reports_a_sampler_that_accepts_nothing():
     vae = build_model(make_config("vae", "ring").model, (2,), 0)
     with pytest.raises(RejectionError, match="needs a GAN"):
@@ -81,3 +82,30 @@ def test_rejection_refuses_a_vae_and_reports_a_sampler_that_accepts_nothing():
     sampler.ceiling = 1e3  # no logit comes near it: nothing is accepted
     with pytest.raises(RejectionError, match="candidates were accepted"):
         sampler.sample(10, seed=0, chunk=500)
+
+
+class Recording(nn.Module):
+    """A generator that keeps every code it is given (and returns its first two coordinates)."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, z: torch.Tensor, cond) -> torch.Tensor:
+        self.seen.append(z.detach().cpu())
+        return z[:, :2]
+
+
+def test_rejection_draws_codes_from_the_models_own_prior():
+    """A uniform-prior GAN's candidates come from codes in [-1, 1]^d, as its samples do (the
+    sampler once drew torch.randn whatever the prior)."""
+    config = make_config("gan", "ring", latent_dim=4, hidden=16, depth=1, prior="uniform").model
+    model = build_model(config, (2,), 0).eval()
+    model.generator = Recording()
+    sampler = fit_rejection_sampler(model, load_dataset("ring").x_train, steps=3, batch_size=64, seed=0)
+    sampler.ceiling = -1e3  # accept every candidate
+    sampler.sample(100, seed=0, chunk=200)
+    codes = torch.cat(model.generator.seen)
+    assert len(codes) == 3 * 64 + 10_000 + 200
+    assert codes.abs().max() <= 1.0
+    assert codes.std() == pytest.approx(1 / math.sqrt(3), abs=0.02)  # uniform on [-1, 1], not N(0, 1)

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from genlab.atomic import replacing, write_json_atomic
 from genlab.config import RunConfig
-from genlab.runs import RunError, check_run_id, create_run, list_runs, open_run, read_jsonl
-from genlab.statefile import load_state, save_state
-from tests.conftest import tiny_config
+from genlab.store.atomic import replacing, write_json_atomic
+from genlab.store.runs import RunError, check_run_id, create_run, list_runs, open_run, read_jsonl
+from genlab.store.statefile import load_state, save_state
+from tests.support import tiny_config
 
 
 def test_state_file_round_trips_nested_state_without_pickle(tmp_path):
@@ -86,7 +86,7 @@ def test_a_failed_atomic_write_keeps_the_old_file_and_no_temporary_one(tmp_path)
 
 
 def test_every_replaced_file_goes_through_the_one_atomic_helper():
-    """No module replaces a file by hand (os.replace or Path.replace) but genlab/atomic.py."""
+    """No module replaces a file by hand (os.replace or Path.replace) but genlab/store/atomic.py."""
     root = Path(__file__).resolve().parents[1]
     by_hand = [str(p.relative_to(root)) for folder in ("genlab", "app_pages") for p in (root / folder).rglob("*.py")
                if p.name != "atomic.py" and re.search(r"os\.replace\(|\.replace\(tmp|tmp\w*\.replace\(",

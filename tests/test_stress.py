@@ -12,8 +12,8 @@ import pytest
 
 from genlab import jobs
 from genlab.presets import make_config
-from genlab.runs import list_runs
-from tests.conftest import ROOT
+from genlab.store.runs import RunError, list_runs
+from tests.support import ROOT
 
 pytestmark = pytest.mark.slow  # about two minutes of real workers
 
@@ -100,7 +100,7 @@ def cancel_as_they_go(runs_dir, long_ids, short_ids, timeout=300.0) -> dict[str,
 def try_cancel(runs_dir, run_id) -> str | None:
     try:
         return jobs.cancel(runs_dir, run_id)
-    except jobs.RunError:  # it finished in between
+    except RunError:  # it finished in between
         return None
 
 
@@ -116,7 +116,7 @@ def wait_until_settled(runs_dir, timeout: float) -> dict[str, dict]:
 
 def check_history(path, status, cancelled_from, times_trained) -> None:
     """The final state and the metrics a run's history implies."""
-    from genlab.runs import Run
+    from genlab.store.runs import Run
 
     run = Run(path)
     steps = [r["step"] for r in run.metrics()]

@@ -1,6 +1,7 @@
 """The teaching material's numbers: the KL widget against closed forms and numerical
 integration, the 2-D lab's views and learning, the lessons' runs, and demo-run making."""
 
+import ast
 import math
 from dataclasses import replace
 
@@ -12,18 +13,26 @@ from scipy.integrate import quad
 
 from genlab import jobs
 from genlab.config import ConfigError, validate
-from genlab.metrics.report import HEADLINE
 from genlab.models import VARIANTS, curves_for
 from genlab.presets import make_config
-from genlab.runs import RunError
-from genlab.snapshots import load_model
+from genlab.store.runs import RunError
+from genlab.store.snapshots import load_model
 from genlab.teaching import demos
 from genlab.teaching.figures import kl_fits_figure, lab_figure
-from genlab.teaching.kl import (Gaussian, Mixture, fit_forward, fit_reverse, gaussian_kl, kl_numeric, plot_range,
-                                reverse_kl)
+from genlab.teaching.kl import (
+    Gaussian,
+    Mixture,
+    fit_forward,
+    fit_reverse,
+    gaussian_kl,
+    kl_numeric,
+    plot_range,
+    reverse_kl,
+)
 from genlab.teaching.lab import LAB_VARIANTS, LabSettings, ToyLab
 from genlab.teaching.lessons import LESSONS, VIEWS
-from tests.conftest import SHIPPED
+from genlab.views.metric_info import HEADLINE
+from tests.support import SHIPPED
 
 
 def quad_kl(p, q, lo=-40.0, hi=40.0) -> float:
@@ -193,12 +202,22 @@ def test_lab_refuses_bad_settings():
 
 # ---- lessons and demos -------------------------------------------------------------------
 
+def page_dispatch(name: str) -> set[str]:
+    """The keys of a module-level dict (SHOW, EXTRAS) in the lessons page, read from its source:
+    what the page can actually draw."""
+    module = ast.parse((SHIPPED.parent / "app_pages" / "lessons.py").read_text(encoding="utf-8"))
+    table = next(n.value for n in module.body if isinstance(n, ast.Assign) and n.targets[0].id == name)
+    return {k.value for k in table.keys}
+
+
 def test_lessons_use_demo_runs_and_valid_configs():
     demo_ids = {d.run_id for d in demos.DEMOS}
+    assert page_dispatch("SHOW") == set(VIEWS)
     for lesson in LESSONS.values():
         assert set(lesson.runs.values()) <= demo_ids
         assert len(lesson.story) >= 3
-        assert lesson.view in VIEWS
+        assert lesson.view in page_dispatch("SHOW")
+        assert set(lesson.extras) <= page_dispatch("EXTRAS")
         assert set(lesson.metrics) <= set(HEADLINE)
         assert [c.name for c in lesson.configs()] == [o["name"] for _, _, o in lesson.train_yourself]
         for config in lesson.configs():
@@ -230,8 +249,8 @@ def test_one_palette_for_real_and_generated_everywhere():
     """#12: blue was real data in the lab but generated samples in run snapshots."""
     from PIL import Image
 
-    from genlab import palette
-    from genlab.viz import points_image
+    from genlab.views import palette
+    from genlab.views.pictures import points_image
 
     def colours(array) -> set:
         return {tuple(int(c) for c in px) for px in array.reshape(-1, 3)}

@@ -6,11 +6,11 @@ import torch
 
 from genlab.data import load_dataset
 from genlab.models import gan
-from genlab.runs import read_jsonl
-from genlab.snapshots import load_model
-from genlab.statefile import load_state, save_state
-from genlab.train import Trainer, new_state, snapshot_steps
-from tests.conftest import needs_fashion, tiny_config, tiny_run
+from genlab.store.runs import read_jsonl
+from genlab.store.snapshots import load_model
+from genlab.store.statefile import load_state, save_state
+from genlab.training.trainer import Trainer, new_state, snapshot_steps
+from tests.support import needs_fashion, tiny_config, tiny_run
 
 
 def losses(run):

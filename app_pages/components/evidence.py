@@ -6,12 +6,13 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from genlab.data import DatasetError, DatasetUnavailable
-from genlab.latent import farthest_seed, interpolate
-from genlab.metrics.report import latest_evaluation, metric_rows
-from genlab.runs import Run
-from genlab.viz import histogram_figure
 from app_pages.components.shared import model_at, run_dataset, show
+from genlab.data import DatasetError, DatasetUnavailable
+from genlab.models.latent import farthest_seed, interpolate
+from genlab.store.evaluations import latest_evaluation
+from genlab.store.runs import Run
+from genlab.views.figures import histogram_figure
+from genlab.views.metric_info import metric_rows
 
 
 def samples(run: Run, seed: int, n: int = 36, caption: str | None = None) -> None:

@@ -14,19 +14,15 @@ Two ways in, both ending in a roster account:
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 
 import streamlit as st
 import streamlit.components.v1 as components
 
-from genlab import roster
-from genlab.access import User
 from app_pages.components.shared import runs_dir
-
-
-def class_mode() -> bool:
-    return os.environ.get("GENLAB_CLASS", "") == "1"
+from genlab import settings
+from genlab.classroom import roster
+from genlab.classroom.access import User
 
 
 def current_user() -> User | None:
@@ -69,7 +65,7 @@ def _provider_user() -> User | None:
 def signed_in() -> bool:
     """Whether the visitor may see the app: always outside a class; in a class, once logged
     in, in this session or (after a reload) through the provider's or a session's cookie."""
-    if not class_mode():
+    if not settings.class_mode():
         return True
     _write_cookie()
     if current_user() is not None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from genlab.metrics import NO_LIKELIHOOD
-from genlab.metrics.memorisation import verdict
-from genlab.metrics.report import metric_rows, nearest_training_images
-from genlab.runs import Run
-from genlab.viz import histogram_figure, metric_history_figure
 from app_pages.components.shared import model_at, run_dataset, show
+from genlab.metrics import NO_LIKELIHOOD
+from genlab.metrics.evaluate import nearest_training_images
+from genlab.metrics.memorisation import verdict
+from genlab.store.runs import Run
+from genlab.views.figures import histogram_figure, metric_history_figure
+from genlab.views.metric_info import metric_rows
 
 
 def show_evaluation(run: Run, key: str) -> None:

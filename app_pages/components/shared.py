@@ -6,24 +6,31 @@ everything else is read from the run directory.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 import torch
 
-from genlab.data import load_dataset
+from genlab import settings
+from genlab.classroom.uploads import content_id, safe_name
+from genlab.config import RunConfig, ScheduleConfig
+from genlab.data import Dataset, load_dataset
 from genlab.data.folder import load_zip_bytes
-from genlab.device import pick_device
 from genlab.models import GenerativeModel
-from genlab import overview
-from genlab.runs import Run, RunError, RunSummary, default_runs_dir, list_runs, open_run
-from genlab.snapshots import load_model
-from genlab.uploads import content_id, safe_name
-from genlab.viz import picture, png_bytes
+from genlab.store.runs import Run, RunError, RunSummary, list_runs, open_run
+from genlab.store.snapshots import load_model
+from genlab.training.device import pick_device
+from genlab.training.estimate import measure_step_rate
+from genlab.views import overview
+from genlab.views.pictures import picture, png_bytes
 
 
 def runs_dir() -> Path:
-    return default_runs_dir()
+    return settings.runs_dir()
 
 
 # Presenter mode, for a projector: larger type (Streamlit sizes text in rem, so scaling the
@@ -123,6 +130,20 @@ def upload_content_id(file_id: str, _raw: bytes) -> str:
     return content_id(_raw)
 
 
+@st.cache_data(ttl=900, max_entries=32, show_spinner="Timing a few training steps on this machine…")
+def _step_rate(timed: str, data_key: str, _data: Dataset) -> float:
+    config = RunConfig.from_dict(json.loads(timed))
+    return measure_step_rate(config, _data, pick_device(config.schedule.device))
+
+
+def estimated_step_rate(config: RunConfig, data: Dataset) -> float:
+    """Steps per second of `config` on `data`, timed here, cached for 15 minutes by everything
+    the timing reads: the config (its schedule left at the defaults, which do not change a
+    step) and the data's description (name, shape, classes, sizes, source)."""
+    timed = dataclasses.replace(config, schedule=ScheduleConfig(device=config.schedule.device), name="")
+    return _step_rate(json.dumps(timed.to_dict(), sort_keys=True), json.dumps(data.info(), sort_keys=True), data)
+
+
 def run_dataset(run: Run):
     """The run's data as it trained on it (cut to its training subset, if it has one)."""
     d = run.config().data
@@ -144,9 +165,10 @@ def show(samples: torch.Tensor, caption: str | None = None, nrow: int = 8, real:
                            key=f"dl-{download}-{caption}")
 
 
-def guard(fn):
-    """Run a page body; a broken run shows a clear message instead of a traceback."""
+def guard(fn: Callable[..., None], *args: Any) -> None:
+    """Run a page body (or part of one) on `args`; a broken run shows a clear message
+    instead of a traceback."""
     try:
-        fn()
+        fn(*args)
     except RunError as exc:
         st.error(f"This run cannot be shown: {exc}. The other runs are unaffected.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from genlab.data.dataset import Dataset, DatasetError, DatasetUnavailable
 from genlab.data.digits import load_digits_dataset
 from genlab.data.folder import load_folder
 from genlab.data.toys import load_toy
+from genlab.settings import data_dir
 
 __all__ = ["DATASETS", "Dataset", "DatasetError", "DatasetSpec", "DatasetUnavailable",
            "availability", "data_dir", "load_dataset"]
@@ -38,11 +38,6 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
     DatasetSpec("folder", "images", "your own images: a folder or a .zip, resized to 28/32/64 px",
                 None, None),
 ]}
-
-
-def data_dir() -> Path:
-    """Where downloaded datasets go and are looked for first: $GENLAB_DATA, else ./data."""
-    return Path(os.environ.get("GENLAB_DATA") or "data")
 
 
 def availability(name: str) -> tuple[bool, str]:

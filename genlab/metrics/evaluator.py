@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from genlab.data import Dataset, data_dir
-from genlab.statefile import save_tensors
+from genlab.store.statefile import save_tensors
 
 FEATURES = 128
 TRAIN_STEPS = 800

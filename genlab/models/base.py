@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from genlab.config import ModelConfig, OptimConfig
-from genlab.priors import seeded_codes
+from genlab.models.priors import seeded_codes
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class CurveGroup:
 
 
 class Batches(Protocol):
-    """Where a training step draws its real data from (genlab.batches.BatchSampler)."""
+    """Where a training step draws its real data from (genlab.training.batches.BatchSampler)."""
 
     def draw(self) -> tuple[torch.Tensor, torch.Tensor | None]: ...
 
@@ -32,8 +32,17 @@ def noise(n: int, latent_dim: int, seed: int) -> torch.Tensor:
     return seeded_codes(n, latent_dim, seed)
 
 
-def adam(params, optim: OptimConfig, lr: float) -> torch.optim.Adam:
-    return torch.optim.Adam(params, lr=lr, betas=(optim.beta1, optim.beta2), weight_decay=optim.weight_decay)
+def adam(network: nn.Module, optim: OptimConfig, lr: float) -> torch.optim.Adam:
+    """Adam over a network's parameters. Weight decay (Adam's L2: lambda w added to each
+    gradient) goes, as in nanoGPT's configure_optimizers, to the matrices and convolution
+    kernels only (2-D and up); biases and normalisation weights (1-D) are not decayed."""
+    params = list(network.parameters())
+    betas = (optim.beta1, optim.beta2)
+    if optim.weight_decay == 0:  # one group, as every run without weight decay has always had
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": optim.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    return torch.optim.Adam(groups, lr=lr, betas=betas)
 
 
 def with_l1(loss: torch.Tensor, network: nn.Module, weight: float) -> torch.Tensor:

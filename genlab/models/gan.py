@@ -11,7 +11,7 @@ from genlab.config import ModelConfig, OptimConfig
 from genlab.models import gan_losses
 from genlab.models.base import CurveGroup, GenerativeModel, adam, with_l1
 from genlab.models.blocks import DownConvStack, UpConvStack, maybe_sn, mlp
-from genlab.priors import training_codes
+from genlab.models.priors import training_codes
 
 
 class Generator(nn.Module):
@@ -97,8 +97,8 @@ class GAN(GenerativeModel):
         return x.reshape(x.shape[0] // m, m * x.shape[1], *x.shape[2:])
 
     def make_optimizers(self, optim: OptimConfig) -> dict[str, torch.optim.Optimizer]:
-        return {"generator": adam(self.generator.parameters(), optim, optim.lr),
-                "discriminator": adam(self.discriminator.parameters(), optim, optim.lr_d or optim.lr)}
+        return {"generator": adam(self.generator, optim, optim.lr),
+                "discriminator": adam(self.discriminator, optim, optim.lr_d or optim.lr)}
 
     def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
                            noise_rng: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

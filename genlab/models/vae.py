@@ -125,7 +125,7 @@ class VAE(GenerativeModel):
         return self.config.beta * min(1.0, (step + 1) / warm) if warm else self.config.beta
 
     def make_optimizers(self, optim: OptimConfig) -> dict[str, torch.optim.Optimizer]:
-        return {"vae": adam(self.parameters(), optim, optim.lr)}
+        return {"vae": adam(self, optim, optim.lr)}
 
     def loss_function(self, x: torch.Tensor, labels: torch.Tensor | None, noise_rng: torch.Generator | None,
                       beta: float = 1.0) -> dict[str, torch.Tensor]:

@@ -21,14 +21,16 @@ from typing import Any
 from safetensors.torch import load_file
 from tqdm import tqdm
 
-from genlab.metrics.report import evaluate_model, record_evaluation
+from genlab.metrics.evaluate import evaluate_model
 from genlab.presets import make_config
-from genlab.atomic import write_json_atomic
-from genlab.runs import Run, create_run
-from genlab.snapshots import draw_snapshot, load_model
-from genlab.statefile import save_tensors
+from genlab.store.atomic import write_json_atomic
+from genlab.store.evaluations import record_evaluation
+from genlab.store.runs import Run, create_run
+from genlab.store.snapshots import load_model, write_picture
+from genlab.store.statefile import save_tensors
 from genlab.teaching.lessons import REGULARISATION_RUN
-from genlab.train import ProgressCallback, Trainer, dataset_for
+from genlab.training.trainer import ProgressCallback, Trainer, dataset_for
+from genlab.views.pictures import snapshot_png
 
 MAX_TOTAL_BYTES = 20_000_000  # the "at most 20 MB"
 
@@ -94,7 +96,7 @@ def redraw_snapshots(run: Run) -> None:
     real = data.x_train[:2000] if data.kind == "points" else None
     for step in run.snapshot_steps():
         model, _ = load_model(run, step)
-        draw_snapshot(run, model, step, real)
+        write_picture(run, step, snapshot_png(model, real))
 
 
 def evaluate_snapshots(run: Run, samples: int) -> None:

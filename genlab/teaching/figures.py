@@ -7,10 +7,10 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from genlab import palette
 from genlab.models.gan_losses import is_logistic
 from genlab.teaching.kl import Gaussian, Mixture, kl_numeric, plot_range, reverse_kl
 from genlab.teaching.lab import RESOLUTION, ToyLab
+from genlab.views import palette
 
 MESH = "rgba(90, 90, 90, 0.45)"
 

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from genlab.batches import BatchSampler
 from genlab.data import load_dataset
 from genlab.metrics.modes import mode_coverage
 from genlab.models import VARIANTS, GenerativeModel, build_model, noise
 from genlab.models.gan_losses import is_logistic
 from genlab.presets import make_config
-from genlab.step_log import RunningMeans, non_finite
-from genlab.train import check_config
+from genlab.training.batches import BatchSampler
+from genlab.training.step_log import RunningMeans, non_finite
+from genlab.training.trainer import check_config
 
 TOYS = ("ring", "grid", "spiral", "moons")
 LAB_VARIANTS = ("gan", "gan-r1", "minimax-gan", "lsgan", "hinge-sn", "wgan-gp", "pacgan2", "vae", "beta-vae")

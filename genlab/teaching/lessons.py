@@ -10,18 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from genlab.config import RunConfig
-from genlab.metrics.report import number, shown
 from genlab.presets import make_config
+from genlab.views.metric_info import METRICS, number, shown
 
 VIEWS = ("modes", "side-by-side", "regularisers")
-# What a metric is called in a sentence, with the direction that is better.
-NAMES = {"fid": "FID (lower is better)", "precision": "Precision", "recall": "Recall",
-         "recon": "Reconstruction loss (lower is better)", "kl": "KL (nats the code carries)",
-         "classes_covered": "Classes covered", "modes_captured": "Modes captured",
-         "high_quality": "Share of samples on a mode", "inception_score": "Inception Score (evaluator's)",
-         "memorisation_ratio": "Memorisation ratio (about 1: no copying; far below 1: copies)"}
-
-
 @dataclass(frozen=True)
 class Claim:
     """What the textbook expects a lesson's runs to show on one metric: which role scores
@@ -40,7 +32,7 @@ class Finding:
 
 
 def truncation_findings(sweep: list[dict[str, Any]]) -> list[Finding]:
-    """What a truncation sweep (genlab.metrics.report.truncation_sweep) shows, from its
+    """What a truncation sweep (genlab.metrics.evaluate.truncation_sweep) shows, from its
     numbers: precision and recall with the whole prior against the tightest truncation."""
     whole = next((r for r in sweep if r["truncation"] is None), None)
     cut = [r for r in sweep if r["truncation"] is not None]
@@ -107,7 +99,7 @@ def judge(claim: Claim, evaluations: dict[str, dict[str, Any]]) -> Finding | Non
     if any(number(e, claim.metric) is None for e in evaluations.values()):
         return None
     (a, ea), (b, eb) = evaluations.items()
-    values = f"{NAMES[claim.metric]}: {a} {shown(ea, claim.metric)}, {b} {shown(eb, claim.metric)}."
+    values = f"{METRICS[claim.metric].in_sentence}: {a} {shown(ea, claim.metric)}, {b} {shown(eb, claim.metric)}."
     if number(ea, claim.metric) == number(eb, claim.metric):
         return Finding(f"{values} A tie: the textbook expects {claim.higher} higher ({claim.because}).", False)
     top = a if number(ea, claim.metric) > number(eb, claim.metric) else b

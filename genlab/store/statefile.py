@@ -18,7 +18,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from genlab.atomic import replacing
+from genlab.store.atomic import replacing
 
 _META_KEY = "genlab_state"
 
@@ -52,7 +52,7 @@ def _decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
 
 
 def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
-    """Write a safetensors file atomically (genlab.atomic). An I/O error inside safetensors
+    """Write a safetensors file atomically (genlab.store.atomic). An I/O error inside safetensors
     (which raises its own error type) comes out as the OSError it is: a full disk is ENOSPC."""
     with replacing(path) as tmp:
         try:

@@ -16,15 +16,15 @@ status.json is replaced atomically.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from genlab.atomic import write_json_atomic
-from genlab.faults import fault_point
-from genlab.runs import Run, RunError
+from genlab.store.atomic import write_json_atomic
+from genlab.store.faults import fault_point
+from genlab.store.locks import exclusive
+from genlab.store.runs import Run, RunError
 
 ACTIVE = ("queued", "starting", "running")
 LIVE = ("starting", "running")  # a worker process belongs to the run
@@ -43,15 +43,9 @@ class StateConflict(RunError):
     """The run is not in a state (or not owned by the process) the change expects."""
 
 
-@contextlib.contextmanager
-def run_lock(run: Run) -> Iterator[None]:
-    """The run's exclusive lock (an flock on <run>/.lock), for read-check-write of its state."""
-    with open(run.lock_path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+def run_lock(run: Run) -> contextlib.AbstractContextManager[None]:
+    """The run's exclusive lock (<run>/.lock), for read-check-write of its state."""
+    return exclusive(run.lock_path)
 
 
 def _check(run: Run, status: dict[str, Any], to: str | None, expect: Iterable[str] | None, owner: Any) -> None:

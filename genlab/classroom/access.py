@@ -3,7 +3,7 @@
 Without a user (`None`: `make run` on a laptop, the command line) every action is allowed,
 as before. In a class every visitor is a `User`: a student sees every run but may cancel,
 resume or delete only their own; the teacher may do all. A run records the user who
-launched it (status.json's `user`; "owner" in genlab.lifecycle means the process that trains
+launched it (status.json's `user`; "owner" in genlab.store.lifecycle means the process that trains
 it); a run without one (a demo, or a run made before the class) belongs to nobody, so only
 the teacher may change it. The checks live here and in
 `genlab.jobs`, not in the pages, so a crafted request cannot skip them; each refusal is a
@@ -18,11 +18,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from genlab.config import ConfigError, env_count
-from genlab.runs import Run, RunError
+from genlab.config import ConfigError
+from genlab.store.runs import Run, RunError
 
 ACCESS_LOG = ".access.log"
-DEFAULT_MAX_RUNS = 2  # active or queued runs per student
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,3 @@ def log_refusal(runs_dir: Path, user: User, action: str, target: str) -> None:
     with contextlib.suppress(OSError), open(runs_dir / ACCESS_LOG, "a", encoding="utf-8") as log:
         log.write(line + "\n")
 
-
-def max_runs_per_student() -> int:
-    """Active or queued runs a student may have at once: $GENLAB_MAX_RUNS_PER_USER, else 2."""
-    return env_count("GENLAB_MAX_RUNS_PER_USER", DEFAULT_MAX_RUNS)

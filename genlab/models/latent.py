@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 
 
-
 def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """(1 - t) a + t b for each t (a column [K, 1] of weights in [0, 1])."""
     return (1 - t) * a + t * b
@@ -38,7 +37,7 @@ def walk_reach(prior: str, latent_dim: int, pairs: int = 256) -> dict[str, dict[
     codes all lie near norm sqrt(d); a midpoint far inside that shell is a code the
     generator rarely saw), and the share of the walk's coordinates outside [-1, 1] (outside a
     uniform prior's cube: codes the generator never saw)."""
-    from genlab.priors import seeded_codes
+    from genlab.models.priors import seeded_codes
 
     codes = seeded_codes(2 * pairs, latent_dim, seed=0, prior=prior)
     a, b = codes[0::2], codes[1::2]

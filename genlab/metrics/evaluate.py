@@ -1,15 +1,14 @@
-"""Evaluate a model against its dataset, and keep the results in the run's eval.json."""
+"""Evaluate a model against its dataset: every metric that applies, as plain numbers (kept
+in a run's eval.json by genlab.store.evaluations), and the measurements lessons show."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import torch
 
-from genlab.atomic import write_json_atomic
 from genlab.data import Dataset
-from genlab.metrics import MEANINGS, NO_LIKELIHOOD
+from genlab.metrics import NO_LIKELIHOOD
 from genlab.metrics.evaluator import load_or_train
 from genlab.metrics.frechet import fid, kid
 from genlab.metrics.inception import inception_score
@@ -18,7 +17,6 @@ from genlab.metrics.manifold import prdc
 from genlab.metrics.memorisation import memorisation, nearest
 from genlab.metrics.modes import class_histogram, mode_coverage
 from genlab.models import GenerativeModel
-from genlab.runs import Run
 
 SAMPLE_SEED = 12345  # evaluation samples come from their own seed, not the fixed grid's
 PRDC_MAX = 2000  # k-NN metrics are quadratic in the sample count
@@ -133,62 +131,3 @@ def prototype_scores(data: Dataset) -> dict[str, Any]:
     f_test, p_test = evaluator.embed(data.x_test[:2000])
     return {"inception_score": inception_score(p_proto)[0], "fid": fid(f_test, f_proto),
             "inception_score_real": inception_score(p_test)[0], "test_indices": first}
-
-
-def record_evaluation(run: Run, step: int, result: dict[str, Any]) -> None:
-    """Add (or replace) the evaluation of one step in eval.json, atomically."""
-    kept = [e for e in run.evaluations() if e["step"] != step]
-    kept.append({"step": step, "evaluated_at": time.time(), **result})
-    write_json_atomic(run.eval_path, {"evaluations": sorted(kept, key=lambda e: e["step"])})
-
-
-def latest_evaluation(run: Run) -> dict[str, Any] | None:
-    evaluations = run.evaluations()
-    return evaluations[-1] if evaluations else None
-
-
-# The headline numbers of an evaluation, in the order they are shown.
-HEADLINE = ["modes_captured", "high_quality", "fid", "fid_floor", "kid", "kid_floor", "inception_score",
-            "inception_score_real", "precision", "recall", "density", "coverage", "classes_covered", "kl_to_real",
-            "memorisation_ratio", "elbo", "iwae", "recon", "kl", "recon_mse",
-            "evaluator_accuracy"]
-
-
-def metric_rows(entry: dict[str, Any], only: tuple[str, ...] | None = None) -> list[dict[str, str]]:
-    """One row per headline number of an evaluation (or of those in `only`): metric, value, meaning."""
-    rows = []
-    for key in HEADLINE:
-        value = number(entry, key)
-        if not isinstance(value, (int, float)) or (only is not None and key not in only):
-            continue
-        label = f"iwae (k={entry.get('iwae_k')})" if key == "iwae" else key
-        rows.append({"metric": label, "value": shown(entry, key), "meaning": MEANINGS[key]})
-    return rows
-
-
-def number(entry: dict[str, Any], key: str) -> Any:
-    """One headline number of an evaluation, or None; the memorisation ratio is kept in
-    the memorisation summary."""
-    if key == "memorisation_ratio":
-        return (entry.get("memorisation") or {}).get("ratio")
-    return entry.get(key)
-
-
-def shown(entry: dict[str, Any], key: str) -> str:
-    """One number of an evaluation as every view prints it: '7 of 8', '0.8829', '18.35'."""
-    value = number(entry, key)
-    if key == "modes_captured":
-        return f"{value} of {entry['modes_total']}"
-    if key == "classes_covered":
-        return f"{value} of {entry['classes_total']}"
-    if key == "inception_score":
-        return f"{value:.3g} ± {entry['inception_score_std']:.2g}"
-    return f"{value:.4g}"
-
-
-def fid_line(run: Run) -> str:
-    """'<run>: FID x (real-vs-real floor y)', or that it is not evaluated."""
-    e = latest_evaluation(run)
-    if not e or "fid" not in e:
-        return f"{run.id}: not evaluated"
-    return f"{run.id}: FID {e['fid']:.1f} (real-vs-real floor {e['fid_floor']:.1f})"

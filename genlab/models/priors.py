@@ -18,8 +18,7 @@ import math
 
 import torch
 
-PRIORS = ("normal", "uniform")
-TRUNCATION_MAX = 10.0  # beyond this a truncated normal is the normal to float precision
+from genlab.config import PRIORS
 
 
 def standard_normal_cdf(z: torch.Tensor) -> torch.Tensor:

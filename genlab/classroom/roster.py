@@ -18,7 +18,6 @@ runs (`<runs>/.roster.json`), replaced atomically under a lock.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import re
 import secrets
@@ -30,10 +29,11 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from genlab.access import User
-from genlab.atomic import write_json_atomic
+from genlab.classroom.access import User
 from genlab.config import ConfigError
-from genlab.runs import read_json
+from genlab.store.atomic import write_json_atomic
+from genlab.store.jsonfile import read_json_object
+from genlab.store.locks import exclusive
 
 ROSTER = ".roster.json"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,39}$")
@@ -56,14 +56,17 @@ def _editing(runs_dir: Path, part: str = "accounts") -> Iterator[dict[str, Any]]
     """One part of the roster ("accounts" or "sessions"), to read and change under the
     roster's lock; the whole roster is written back after."""
     runs_dir.mkdir(parents=True, exist_ok=True)
-    with open(runs_dir / ".roster.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with exclusive(runs_dir / ".roster.lock"):
         path = runs_dir / ROSTER
-        whole = read_json(path) if path.exists() else {}
+        whole = _read(path) if path.exists() else {}
         whole.setdefault("accounts", {})
         whole.setdefault("sessions", {})
         yield whole[part]
         write_json_atomic(path, whole)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return read_json_object(path, f"the class in {path.parent}", ConfigError)
 
 
 def check_name(name: str) -> str:
@@ -138,7 +141,7 @@ def session_user(runs_dir: Path, token: str | None, now: float | None = None) ->
     path = runs_dir / ROSTER
     if not isinstance(token, str) or not token or not path.exists():  # a cookie is the visitor's to forge
         return None
-    whole = read_json(path)
+    whole = _read(path)
     session = whole.get("sessions", {}).get(_digest(token))
     now = time.time() if now is None else now
     if session is None or session["expires"] <= now or session["user"] not in whole.get("accounts", {}):
@@ -154,7 +157,7 @@ def close_session(runs_dir: Path, token: str | None) -> None:
 
 def _accounts(runs_dir: Path) -> dict[str, Any]:
     path = runs_dir / ROSTER
-    return read_json(path).get("accounts", {}) if path.exists() else {}
+    return _read(path).get("accounts", {}) if path.exists() else {}
 
 
 def members(runs_dir: Path) -> list[User]:

@@ -9,7 +9,7 @@ import torch
 
 from genlab.config import RunConfig
 from genlab.data import Dataset
-from genlab.train import new_state
+from genlab.training.trainer import new_state
 
 
 def measure_step_rate(config: RunConfig, data: Dataset, device: torch.device, budget_s: float = 1.5,

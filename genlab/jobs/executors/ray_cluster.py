@@ -29,11 +29,10 @@ import ray
 from ray.exceptions import GetTimeoutError, RayError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from genlab import jobs
+from genlab import settings
 from genlab.config import RunConfig
-from genlab.data import data_dir
-from genlab.executors import ExecutorUnavailable, child_env, mark_starting, not_started
-from genlab.runs import Run
+from genlab.jobs.executors.base import ExecutorUnavailable, mark_starting, not_started
+from genlab.store.runs import Run
 
 NAMESPACE = "genlab"
 CONNECT_TIMEOUT_S = 5.0  # to open a TCP connection to the cluster's address
@@ -47,12 +46,16 @@ class RunWorker:
     `python -m genlab worker` does locally; the actor ends with its run."""
 
     def train(self, run_path: str, threads: int) -> None:
+        # Imported here, by the actor's process: the job system imports this module to start
+        # actors, so a module-level import would make an import circle.
+        from genlab.jobs.worker import work
+
         path = Path(run_path)
         with open(path / "worker.log", "a", encoding="utf-8") as log, \
                 contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
             node = ray.get_runtime_context().get_node_id()
             print(f"genlab worker: Ray actor on node {node} ({socket.gethostname()}), pid {os.getpid()}", flush=True)
-            jobs.work(path, threads)
+            work(path, threads)
         ray.actor.exit_actor()  # frees its CPUs and GPU share at once
 
 
@@ -106,7 +109,7 @@ class RayExecutor:
         self._connect()
         if ray.get_runtime_context().get_actor_id() is not None:
             return
-        for folder in (runs_dir.resolve(), data_dir().resolve()):
+        for folder in (runs_dir.resolve(), settings.data_dir().resolve()):
             if folder not in self._checked:
                 folder.mkdir(parents=True, exist_ok=True)
                 check_shared(folder)
@@ -118,8 +121,7 @@ class RayExecutor:
         cpus, gpus = self.request(run.config())
         name = f"{run.id}-{secrets.token_hex(4)}"  # a resumed run never meets its dead actor's name
         mark_starting(run, gpu=None, executor="ray", ray_actor=name, ray_address=self.address)
-        env = {k: v for k, v in child_env(runs_dir).items() if k.startswith("GENLAB_") or k == "PYTHONPATH"}
-        env["GENLAB_DATA"] = str(data_dir().resolve())  # the same folder from any node's working directory
+        env = settings.cluster_environment(runs_dir)
         try:  # returns once the actor is registered, so `alive` finds it from now on
             ray.get(dispatcher(env).start.remote(name, str(run.path.resolve()), cpus, gpus, env))
         except RayError as exc:

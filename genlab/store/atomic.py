@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from genlab.faults import fault_point
+from genlab.store.faults import fault_point
 
 # Temporary files are named .<name>.<pid>.<thread>.tmp: unique per writer, and the pid tells
 # which process an abandoned one belonged to.

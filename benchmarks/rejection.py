@@ -1,6 +1,8 @@
 """Discriminator rejection sampling (Azadi et al. 2019): a trained GAN's samples,
 reweighted towards the data by a classifier's estimate of p_data / p_g.
 
+Used by benchmarks/mode_collapse.py --drs; the app and the command line do not offer it.
+
 A classifier trained with the logistic loss to tell real data (label 1) from the
 generator's samples (label 0) tends to D*(x) = p_data(x) / (p_data(x) + p_g(x)), whose
 logit is log p_data(x) / p_g(x). Accepting a generated x with probability
@@ -23,9 +25,17 @@ from dataclasses import dataclass, replace
 import torch
 from torch.nn.functional import softplus
 
-from genlab.models.gan import Discriminator, GAN
+from genlab.config import SEED_MAX
+from genlab.models.gan import GAN, Discriminator
 
 MAX_DRAWS_PER_SAMPLE = 200  # give up when fewer than 1 in 200 candidates is accepted
+
+
+def candidates(model: GAN, n: int, rng: torch.Generator) -> torch.Tensor:
+    """n samples of the generator from codes of its own prior (model.codes), each batch from
+    a seed drawn from `rng`, so the whole stream follows from the caller's seed."""
+    seed = int(torch.randint(SEED_MAX, (1,), generator=rng))
+    return model.generate(model.codes(n, seed))
 
 
 class RejectionError(ValueError):
@@ -55,8 +65,7 @@ class RejectionSampler:
             if drawn >= MAX_DRAWS_PER_SAMPLE * n:
                 raise RejectionError(f"only {accepted} of {drawn} candidates were accepted; "
                                      "the classifier finds almost no generated sample realistic")
-            z = torch.randn(chunk, self.model.latent_dim, generator=rng).to(self.model.device)
-            x = self.model.generate(z)
+            x = candidates(self.model, chunk, rng)
             # accept with probability min(1, exp(log p_data/p_g - M))
             keep_prob = torch.exp(self.log_ratio(x) - self.ceiling).clamp(max=1.0)
             keep = torch.rand(chunk, generator=rng).to(keep_prob.device) < keep_prob
@@ -87,7 +96,7 @@ def fit_rejection_sampler(model: GAN, real: torch.Tensor, steps: int = 2000, bat
     for _ in range(steps):
         x = real[torch.randint(len(real), (batch_size,), generator=rng)].to(device)
         with torch.no_grad():
-            fake = model.generate(torch.randn(batch_size, model.latent_dim, generator=rng).to(device))
+            fake = candidates(model, batch_size, rng)
         # The logistic loss E_data[-log sigma(D(x))] + E_g[-log(1 - sigma(D(x)))]; its
         # minimiser has logit D(x) = log p_data(x) / p_g(x).
         loss = softplus(-critic(x, None)).mean() + softplus(critic(fake, None)).mean()
@@ -96,6 +105,6 @@ def fit_rejection_sampler(model: GAN, real: torch.Tensor, steps: int = 2000, bat
         optimizer.step()
     critic.eval()
     with torch.no_grad():
-        pool = model.generate(torch.randn(10_000, model.latent_dim, generator=rng).to(device))
+        pool = candidates(model, 10_000, rng)
         ceiling = float(torch.quantile(critic(pool, None).float().cpu(), quantile))
     return RejectionSampler(model, critic, ceiling)

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import RunConfig
-from genlab.metrics.report import number
-from genlab.runs import RunError, RunSummary
+from genlab.store.runs import RunError, RunSummary
+from genlab.views.metric_info import number
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ docs/design.md points here.
       worker.log              the worker's output, and the traceback of an unexpected failure
       demo.json               only in the demo runs that ship with GenLab: title and how they were made
       STOP                    present while a stop is requested
-      .lock                   the run's lock file (genlab.lifecycle), empty
+      .lock                   the run's lock file (genlab.store.lifecycle), empty
 
 States: queued -> starting (a worker is being started) -> running -> completed, cancelled,
 failed, diverged or interrupted (its worker died); a cancelled, interrupted, failed or
 diverged run is queued again by resume and continues from its checkpoint. The legal changes
-are listed once, in genlab/lifecycle.py, and every change goes through it.
+are listed once, in genlab/store/lifecycle.py, and every change goes through it.
 
 status.json fields (STATUS_FIELDS): state, step, total_steps, created, updated and elapsed_s
 (training seconds) always; queued_at when resumed, with lr_on_resume when a new learning rate
@@ -31,11 +31,11 @@ process's start time, so a recycled pid is not mistaken for it) of the process t
 run while it is starting or running; device and started when training starts; finished and
 error (why it failed, diverged or was interrupted) when it ends; cancel_requested while a
 cancel is pending; lr_history, the learning rates set on resume; user, the name of the
-class member who launched it (genlab.access; absent outside a class and in demo runs);
+class member who launched it (genlab.classroom.access; absent outside a class and in demo runs);
 executor ("ray", or absent for this machine), with ray_actor (the worker actor's name) and
-ray_address (its cluster), set when a run is started on a Ray cluster (genlab.executors).
+ray_address (its cluster), set when a run is started on a Ray cluster (genlab.jobs.executors).
 
-Writers replace whole files atomically (genlab.atomic) or append whole lines; readers
+Writers replace whole files atomically (genlab.store.atomic) or append whole lines; readers
 tolerate a torn last line and report a broken run instead of failing. A run id is a safe
 file name.
 """
@@ -51,8 +51,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genlab.atomic import write_json_atomic
 from genlab.config import ConfigError, RunConfig
+from genlab.store.atomic import write_json_atomic
+from genlab.store.jsonfile import read_json_object
 
 STATES = ("queued", "starting", "running", "completed", "cancelled", "failed", "diverged", "interrupted")
 _NUMBER = (int, float)
@@ -77,11 +78,6 @@ class RunError(ValueError):
     """A run id, or a run's files, cannot be used; the message says why."""
 
 
-def default_runs_dir() -> Path:
-    """$GENLAB_RUNS, else ./checkpoints."""
-    return Path(os.environ.get("GENLAB_RUNS") or "checkpoints")
-
-
 def check_run_id(run_id: str) -> str:
     """Return `run_id` if it is a safe file name, else raise RunError."""
     if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
@@ -98,20 +94,9 @@ def new_run_id(config: RunConfig) -> str:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from a file; RunError, naming the file and its run, when it is missing,
-    unreadable, corrupt or not an object."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            value = json.load(f)
-    except FileNotFoundError as exc:
-        raise RunError(f"{path.name} is missing from run {path.parent.name}") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{path.name} of run {path.parent.name} is corrupt ({exc})") from exc
-    except OSError as exc:  # a folder where a file should be, no permission, an I/O error
-        raise RunError(f"{path.name} of run {path.parent.name} cannot be read ({exc.strerror})") from exc
-    if not isinstance(value, dict):
-        raise RunError(f"{path.name} of run {path.parent.name} is not a JSON object")
-    return value
+    """A JSON object from a file of a run; RunError, naming the file and its run, when it is
+    missing, unreadable, corrupt or not an object."""
+    return read_json_object(path, f"run {path.parent.name}", RunError)
 
 
 def check_fields(value: dict[str, Any], schema: dict[str, tuple], required: tuple[str, ...], what: str) -> None:

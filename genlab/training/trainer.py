@@ -22,19 +22,21 @@ from typing import IO, Any
 
 import torch
 
-from genlab.atomic import write_json_atomic, write_text_atomic
-from genlab.batches import BatchSampler
 from genlab.config import ConfigError, RunConfig, validate
 from genlab.data import Dataset, DatasetError, DatasetUnavailable, load_dataset
-from genlab.device import describe, pick_device
-from genlab.faults import fault_point, trace
-from genlab.lifecycle import StateConflict, holding, owning, take_over, this_process
-from genlab.metrics.report import evaluate_model, record_evaluation
+from genlab.metrics.evaluate import evaluate_model
 from genlab.models import GenerativeModel, build_model, check_fits_data
-from genlab.runs import Run, RunError, read_jsonl
-from genlab.snapshots import save_snapshot
-from genlab.statefile import load_state, save_state
-from genlab.step_log import RunningMeans, non_finite
+from genlab.store.atomic import write_json_atomic, write_text_atomic
+from genlab.store.evaluations import record_evaluation
+from genlab.store.faults import fault_point, trace
+from genlab.store.lifecycle import StateConflict, holding, owning, take_over, this_process
+from genlab.store.runs import Run, RunError, read_jsonl
+from genlab.store.snapshots import save_snapshot
+from genlab.store.statefile import load_state, save_state
+from genlab.training.batches import BatchSampler
+from genlab.training.device import describe, pick_device
+from genlab.training.step_log import RunningMeans, non_finite
+from genlab.views.pictures import snapshot_png
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -319,7 +321,7 @@ class Trainer:
         """Weights and picture at this step, and its evaluation when the schedule asks."""
         real_preview = self._data.x_train[:2000] if self._data.kind == "points" else None
         with owning(self.run, self.pid):
-            save_snapshot(self.run, state.model, state.step, real_preview)
+            save_snapshot(self.run, state.model, state.step, snapshot_png(state.model, real_preview))
         if self.config.schedule.evaluate:
             started = time.perf_counter()
             result = evaluate_model(state.model, self._data, self.config.schedule.eval_samples, device=self.device)

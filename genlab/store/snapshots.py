@@ -1,5 +1,5 @@
-"""Snapshots: a model's inference weights at one step, plus the picture of its fixed-noise
-batch; and loading a run's model back from them for viewing."""
+"""Snapshots: a model's inference weights at one step, beside the picture of its fixed-noise
+batch (drawn by genlab.views.pictures); and loading a run's model back from them for viewing."""
 
 from __future__ import annotations
 
@@ -7,32 +7,24 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 
-from genlab.atomic import replacing
 from genlab.models import GenerativeModel, build_model
-from genlab.runs import Run, RunError
-from genlab.statefile import save_tensors
-from genlab.viz import picture, save_png
-
-GRID_SEED = 0  # every run draws its fixed-noise batch from this seed, so runs compare like for like
+from genlab.store.atomic import write_bytes_atomic
+from genlab.store.runs import Run, RunError
+from genlab.store.statefile import save_tensors
 
 
-def grid_size(model: GenerativeModel) -> int:
-    """64 images (an 8x8 grid), or 2,000 points for a 2-D model."""
-    return 64 if model.is_image else 2000
-
-
-def save_snapshot(run: Run, model: GenerativeModel, step: int, real: torch.Tensor | None = None) -> None:
-    """Write step_NNNNNNN.safetensors and step_NNNNNNN.png, each atomically."""
+def save_snapshot(run: Run, model: GenerativeModel, step: int, png: bytes) -> None:
+    """Write step_NNNNNNN.safetensors (the inference weights) and step_NNNNNNN.png (`png`,
+    the picture of the model's fixed-noise batch), each atomically."""
     run.snapshots_dir.mkdir(exist_ok=True)
     weights = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.inference_state_dict().items()}
     save_tensors(weights, run.snapshot_path(step), {"step": str(step)})
-    draw_snapshot(run, model, step, real)
+    write_picture(run, step, png)
 
 
-def draw_snapshot(run: Run, model: GenerativeModel, step: int, real: torch.Tensor | None = None) -> None:
-    """Write step_NNNNNNN.png: the model's fixed-noise batch (over `real` points, if given)."""
-    with replacing(run.snapshot_path(step, ".png")) as tmp:
-        save_png(picture(model.sample(grid_size(model), GRID_SEED), real=real), tmp)
+def write_picture(run: Run, step: int, png: bytes) -> None:
+    """Write (or replace) step_NNNNNNN.png."""
+    write_bytes_atomic(run.snapshot_path(step, ".png"), png)
 
 
 def load_model(run: Run, step: int | None = None, device: str | torch.device = "cpu") -> tuple[GenerativeModel, int]:

@@ -7,7 +7,7 @@ the process it wants to break: at the n-th time (default the first) that process
     kill     SIGKILL itself (a crash, the OOM killer, a power cut for that process)
     enospc   raise OSError(ENOSPC), as a full disk does
 
-Points: `write:<file name>` in genlab.atomic after a file's new contents are written to its
+Points: `write:<file name>` in genlab.store.atomic after a file's new contents are written to its
 temporary name and before it replaces the old one; `status` before status.json is replaced;
 `metrics` before a metrics line is appended; `claimed` right after a worker owns its run.
 Unset (always, outside tests) it costs one dictionary lookup.
@@ -24,11 +24,13 @@ import signal
 import time
 from collections import Counter
 
+from genlab import settings
+
 _hits: Counter[str] = Counter()
 
 
 def fault_point(point: str) -> None:
-    spec = os.environ.get("GENLAB_FAULTS")
+    spec = settings.fault_spec()
     if not spec:
         return
     _hits[point] += 1
@@ -48,7 +50,7 @@ def reset() -> None:
 
 
 def trace(event: str, run_id: str) -> None:
-    path = os.environ.get("GENLAB_TRACE")
+    path = settings.trace_path()
     if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(f"{time.time():.6f} {os.getpid()} {event} {run_id}\n")

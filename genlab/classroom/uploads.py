@@ -13,13 +13,11 @@ import hashlib
 import re
 from pathlib import Path
 
-from genlab.access import OverQuota, User
-from genlab.atomic import write_bytes_atomic
-from genlab.config import env_count
-from genlab.data import data_dir
+from genlab import settings
+from genlab.classroom.access import OverQuota, User
+from genlab.store.atomic import write_bytes_atomic
 
 UPLOAD_LIMIT_MB = 200
-DEFAULT_QUOTA_MB = 500
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -31,7 +29,7 @@ def safe_name(filename: str) -> str:
 
 
 def uploads_dir() -> Path:
-    return data_dir() / "uploads"
+    return settings.data_dir() / "uploads"
 
 
 def content_id(raw: bytes) -> str:
@@ -46,11 +44,6 @@ def upload_path(content: str, filename: str, user: User | None = None) -> Path:
     return folder / content / safe_name(filename)
 
 
-def quota_mb() -> int:
-    """A class member's upload space: $GENLAB_UPLOAD_QUOTA_MB, else 500."""
-    return env_count("GENLAB_UPLOAD_QUOTA_MB", DEFAULT_QUOTA_MB)
-
-
 def used_bytes(user: User) -> int:
     folder = uploads_dir() / user.name
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.is_dir() else 0
@@ -63,7 +56,7 @@ def store_upload(raw: bytes, filename: str = "upload.zip", user: User | None = N
     if target.exists():
         return target
     if user is not None and not user.teacher:
-        used, limit = used_bytes(user), quota_mb() * 2**20
+        used, limit = used_bytes(user), settings.upload_quota_mb() * 2**20
         if used + len(raw) > limit:
             raise OverQuota(f"{user.name}'s uploads would take {(used + len(raw)) / 2**20:.0f} MB of the "
                             f"{limit / 2**20:.0f} MB allowed per student: delete runs on uploads you no longer "

@@ -1,105 +1,11 @@
-"""Pictures and Plotly figures of samples, latents and curves, with no Streamlit in sight."""
+"""Plotly figures of training curves, latents, metrics and lessons' measurements, with no
+Streamlit in sight."""
 
 from __future__ import annotations
-
-import io
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
-from PIL import Image
-
-from genlab import palette
-
-
-def image_grid(images: torch.Tensor, nrow: int = 8, scale: int = 1) -> np.ndarray:
-    """Images [N, C, H, W] in [0, 1] -> one uint8 RGB array, `nrow` images per row,
-    each pixel repeated `scale` times (nearest neighbour, so small images stay crisp)."""
-    from torchvision.utils import make_grid  # imported here: torchvision takes seconds to import
-
-    images = images.detach().float().cpu().clamp(0, 1)
-    if scale > 1:
-        images = images.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
-    grid = make_grid(images, nrow=nrow, padding=2 * max(1, scale // 2), pad_value=1.0)
-    return (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-
-
-def points_image(points: torch.Tensor, real: torch.Tensor | None = None, size: int = 256,
-                 limit: float | None = None, role: str = "generated") -> np.ndarray:
-    """2-D points drawn as dots on a white square in GenLab's palette, with a legend in the
-    top-left corner: `points` in the colour of their role ("generated" red, "real" blue, or
-    "walk", the dark codes of a walk through latent space) over optional `real` points.
-    A few points (a walk) get big dots. The view spans [-limit, limit] on both axes (by
-    default, just past the data)."""
-    pts = points.detach().float().cpu()
-    ref = real if real is not None else pts
-    if limit is None:
-        limit = float(ref.abs().max()) * 1.15 + 1e-6
-    canvas = np.full((size, size, 3), 255, dtype=np.uint8)
-
-    def draw(p: torch.Tensor, color: tuple[int, int, int]) -> None:
-        pix = ((p.numpy() / limit + 1) / 2 * (size - 1)).round().astype(int)
-        ok = (pix >= 0).all(1) & (pix < size).all(1)
-        cols, rows = pix[ok, 0], size - 1 - pix[ok, 1]  # y grows upwards
-        radius = 1 if len(p) > 100 else 3  # a handful of points (a walk) gets big dots
-        for dr in range(-radius + 1, radius + 1):
-            for dc in range(-radius + 1, radius + 1):
-                canvas[np.clip(rows + dr, 0, size - 1), np.clip(cols + dc, 0, size - 1)] = color
-
-    legend = []
-    if real is not None:
-        draw(real.detach().float().cpu(), palette.REAL_RGB)
-        legend.append(("real", palette.REAL_RGB))
-    draw(pts, palette.ROLES[role])
-    legend.append((role, palette.ROLES[role]))
-    return _with_legend(canvas, legend)
-
-
-def _with_legend(canvas: np.ndarray, entries: list[tuple[str, tuple[int, int, int]]]) -> np.ndarray:
-    """The canvas with a small key in its top-left corner: a coloured square and a name per entry."""
-    from PIL import ImageDraw
-
-    image = Image.fromarray(canvas)
-    pen = ImageDraw.Draw(image)
-    for i, (name, rgb) in enumerate(entries):
-        top = 4 + 13 * i
-        pen.rectangle([4, top + 2, 11, top + 9], fill=rgb)
-        pen.text((15, top), name, fill=(60, 60, 60))
-    return np.asarray(image)
-
-
-def picture(samples: torch.Tensor, nrow: int = 8, real: torch.Tensor | None = None,
-            width: int | None = None, role: str = "generated") -> np.ndarray:
-    """Whatever a model produced (or real data), as an RGB array: an image grid, or a
-    scatter of points in the colour of their role (see points_image).
-    Images are scaled up by a whole factor (at most 8): to about `width` pixels across when
-    given, else until each image is at least 32 px wide."""
-    if samples.dim() == 4:
-        side, across = samples.shape[-1], min(nrow, len(samples))
-        scale = width // (across * side) if width else 32 // side
-        return image_grid(samples, nrow=nrow, scale=min(8, max(1, scale)))
-    return points_image(samples, real=real, size=min(512, width or 256), role=role)
-
-
-def save_png(array: np.ndarray, path: str | Path) -> None:
-    # Fast compression: snapshots write one per snapshot step, inside the training loop.
-    Image.fromarray(array).save(path, format="PNG", compress_level=1)
-
-
-def png_bytes(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
-
-
-def gif_bytes(frames: list[Path], seconds_per_frame: float = 0.25) -> bytes:
-    """An animated GIF from PNG files, in order, looping forever."""
-    images = [Image.open(p).convert("RGB") for p in frames]
-    buf = io.BytesIO()
-    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
-                   duration=int(seconds_per_frame * 1000), loop=0)
-    return buf.getvalue()
 
 
 def ema(values: list[float], alpha: float) -> list[float]:

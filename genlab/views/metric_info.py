@@ -1,0 +1,116 @@
+"""What each number of an evaluation means, what it is called, which way is better, and how
+it is printed: written once, for the Runs, Compare and Class pages, the lessons and the
+command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from genlab.store.evaluations import latest_evaluation
+from genlab.store.runs import Run
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    name: str  # what it is called in a sentence
+    meaning: str  # one line for a table's meaning column
+    better: str | None = None  # "higher" or "lower"; None for a reference or a measure that is neither
+
+    @property
+    def in_sentence(self) -> str:
+        """Its name, with the direction said where a smaller number is the better one."""
+        return f"{self.name} (lower is better)" if self.better == "lower" else self.name
+
+
+# The headline numbers of an evaluation, in the order every view shows them.
+METRICS: dict[str, Metric] = {m.key: m for m in [
+    Metric("modes_captured", "Modes captured", "Modes with at least one high-quality sample (PacGAN protocol).",
+           "higher"),
+    Metric("high_quality", "Share of samples on a mode",
+           "Share of samples within 3 standard deviations of their nearest mode.", "higher"),
+    Metric("fid", "FID", "Frechet distance between evaluator features of test data and of samples; lower is "
+           "better. Read it against the real-vs-real floor.", "lower"),
+    Metric("fid_floor", "FID floor", "FID between the training and test splits: what a perfect model would score."),
+    Metric("kid", "KID", "Kernel distance (unbiased MMD^2, cubic kernel) in the same features; lower is better, "
+           "and unlike FID it has no bias from the sample size.", "lower"),
+    Metric("kid_floor", "KID floor", "KID between the training and test splits."),
+    Metric("inception_score", "Inception Score (evaluator's)",
+           "Inception Score in GenLab's evaluator (not Inception): exp E KL(p(y|x) || p(y)), high when each "
+           "sample is one clear class and the classes are spread; at most the number of classes. Blind to "
+           "variety within a class. ± its spread over 10 splits.", "higher"),
+    Metric("inception_score_real", "Inception Score of the real data",
+           "The same score of the real test images: the ceiling for this evaluator."),
+    Metric("precision", "Precision", "Share of samples that fall inside the real data's manifold: quality.",
+           "higher"),
+    Metric("recall", "Recall", "Share of real data inside the samples' manifold: diversity.", "higher"),
+    Metric("density", "Density", "Like precision, but counts how many real neighbourhoods hold each sample "
+           "(about 1 when matched)."),
+    Metric("coverage", "Coverage", "Share of real neighbourhoods that hold at least one sample: mode coverage.",
+           "higher"),
+    Metric("classes_covered", "Classes covered", "Classes the evaluator finds among the samples (each with a "
+           "quarter of its fair share or more).", "higher"),
+    Metric("kl_to_real", "KL to the real class histogram",
+           "KL from the samples' class histogram to the real one; 0 when the classes are balanced alike.", "lower"),
+    Metric("memorisation_ratio", "Memorisation ratio (about 1: no copying; far below 1: copies)",
+           "Median distance of samples to their nearest training image over that to their nearest test image, "
+           "in evaluator features: about 1 when the model generalises, far below 1 when it copies its training "
+           "data.", "higher"),
+    Metric("elbo", "ELBO", "Test evidence lower bound, nats per sample (higher is better).", "higher"),
+    Metric("iwae", "IWAE bound", "Importance-weighted bound on the test log-likelihood, nats per sample; "
+           "tighter than the ELBO.", "higher"),
+    Metric("recon", "Reconstruction loss", "Test reconstruction term -log p(x|z), nats per sample.", "lower"),
+    Metric("kl", "KL (nats the code carries)", "Test KL(q(z|x) || p(z)), nats per sample: how much the code "
+           "says about x."),
+    Metric("recon_mse", "Reconstruction MSE", "Mean squared error of reconstructions from the posterior mean.",
+           "lower"),
+    Metric("evaluator_accuracy", "Evaluator accuracy",
+           "Test accuracy of the classifier whose features the distances use."),
+]}
+HEADLINE = tuple(METRICS)
+
+
+def number(entry: dict[str, Any], key: str) -> Any:
+    """One headline number of an evaluation, or None; the memorisation ratio is kept in
+    the memorisation summary."""
+    if key == "memorisation_ratio":
+        return (entry.get("memorisation") or {}).get("ratio")
+    return entry.get(key)
+
+
+def shown(entry: dict[str, Any], key: str) -> str:
+    """One number of an evaluation as every view prints it: '7 of 8', '0.8829', '18.35'."""
+    value = number(entry, key)
+    if key == "modes_captured":
+        return f"{value} of {entry['modes_total']}"
+    if key == "classes_covered":
+        return f"{value} of {entry['classes_total']}"
+    if key == "inception_score":
+        return f"{value:.3g} ± {entry['inception_score_std']:.2g}"
+    return f"{value:.4g}"
+
+
+def best_first(key: str) -> bool:
+    """Whether a list sorted by this metric puts its largest number first (the better end)."""
+    return METRICS[key].better != "lower"
+
+
+def metric_rows(entry: dict[str, Any], only: tuple[str, ...] | None = None) -> list[dict[str, str]]:
+    """One row per headline number of an evaluation (or of those in `only`): metric, value, meaning."""
+    rows = []
+    for key, metric in METRICS.items():
+        value = number(entry, key)
+        if not isinstance(value, (int, float)) or (only is not None and key not in only):
+            continue
+        label = f"iwae (k={entry.get('iwae_k')})" if key == "iwae" else key
+        rows.append({"metric": label, "value": shown(entry, key), "meaning": metric.meaning})
+    return rows
+
+
+def fid_line(run: Run) -> str:
+    """'<run>: FID x (real-vs-real floor y)', or that it is not evaluated."""
+    e = latest_evaluation(run)
+    if not e or "fid" not in e:
+        return f"{run.id}: not evaluated"
+    return f"{run.id}: FID {e['fid']:.1f} (real-vs-real floor {e['fid_floor']:.1f})"
