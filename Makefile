@@ -29,9 +29,9 @@ serve: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
 
-# The edit-test loop: everything but the tests marked slow (under a minute on 2 cores).
+# The edit-test loop: everything but the tests marked slow, two at a time (pytest-xdist).
 test-fast: $(VENV)/.installed-dev
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n 2
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/train_speed.py

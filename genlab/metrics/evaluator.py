@@ -2,7 +2,10 @@
 
 Its penultimate layer is the feature space of FID, KID and precision/recall; its
 predictions give the class histogram of generated samples. It is stored (safetensors, with
-its test accuracy in the header) under $GENLAB_DATA/evaluators/ and retrained when missing.
+its test accuracy in the header) under $GENLAB_DATA/evaluators/ and trained when missing.
+The evaluators of the shipped demos' datasets ship beside this module (`evaluators/`, made
+by `make demo-checkpoints`), so no visitor waits the better part of a minute while one
+trains; one in the data folder takes precedence.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from torch import nn
 from genlab.data import Dataset, data_dir
 from genlab.store.statefile import save_tensors
 
+SHIPPED = Path(__file__).resolve().parent / "evaluators"
 FEATURES = 128
 TRAIN_STEPS = 800
 BATCH = 128
@@ -104,19 +108,31 @@ def _load(path: Path, data: Dataset) -> tuple[Classifier, float] | None:
 
 
 def load_or_train(data: Dataset, device: torch.device) -> tuple[Classifier, float]:
-    """The stored evaluator of this dataset, trained and stored first when missing or
-    unreadable (a corrupt or foreign file is replaced)."""
+    """The evaluator of this dataset: the one in the data folder, else the one that ships,
+    else trained and stored in the data folder first (a corrupt or foreign file is replaced)."""
     data = data.whole or data  # a run on a training subset is judged by the whole dataset's evaluator
     if data.y_train is None or data.n_classes < 2:
         raise ValueError(f"{data.name} has no class labels to train an evaluator on")
     path = evaluator_path(data)
-    if path.exists():
-        stored = _load(path, data)
+    for candidate in (path, SHIPPED / path.name):
+        stored = _load(candidate, data) if candidate.exists() else None
         if stored is not None:
             return stored[0].to(device), stored[1]
     model, accuracy = train_evaluator(data, device)
+    store_evaluator(model, accuracy, data, path)
+    return model, accuracy
+
+
+def store_evaluator(model: Classifier, accuracy: float, data: Dataset, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"dataset": data.name, "source": data.source, "test_accuracy": accuracy, "steps": TRAIN_STEPS}
     save_tensors({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, path,
                  {"genlab_evaluator": json.dumps(meta)})
-    return model, accuracy
+
+
+def ship_evaluator(data: Dataset) -> Path:
+    """Train this dataset's evaluator afresh (on the CPU, seed 0) and keep it with the code."""
+    model, accuracy = train_evaluator(data, torch.device("cpu"))
+    path = SHIPPED / f"{evaluator_key(data)}.safetensors"
+    store_evaluator(model, accuracy, data, path)
+    return path
