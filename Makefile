@@ -27,11 +27,11 @@ serve: $(VENV)/.installed
 	GENLAB_CLASS=1 $(VENV)/bin/streamlit run app.py --server.address 0.0.0.0 --server.port $(PORT)
 
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 # The edit-test loop: everything but the tests marked slow, two at a time (pytest-xdist).
 test-fast: $(VENV)/.installed-dev
-	$(PY) -m pytest -q -m "not slow" -n 2
+	$(PY) -m pytest -q -m "not slow" -n 2 --dist loadgroup
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/train_speed.py

@@ -51,10 +51,14 @@ PAGES = {
 }
 # In a class (make serve) a visitor sees only the login form until logged in; the page asked
 # for (a shared link) is still resolved first, so it opens once they are in.
-allowed = signed_in()
-page = st.navigation(PAGES, position="sidebar" if allowed else "hidden")
-if not allowed:
-    login_form()
+try:
+    allowed = signed_in()
+    page = st.navigation(PAGES, position="sidebar" if allowed else "hidden")
+    if not allowed:
+        login_form()
+except ConfigError as exc:  # a broken roster: one message for the teacher to mend, nobody in meanwhile
+    st.error(f"GenLab cannot let anyone in: {exc}.")
+    st.stop()
 
 
 @st.fragment(run_every=3)

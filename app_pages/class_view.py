@@ -6,7 +6,9 @@ run of one model and dataset as a point of a setting against a metric."""
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_pages.components.shared import guard, runs_listing
+from app_pages.components.login import current_user
+from app_pages.components.shared import guard, picture_file, runs_dir, runs_listing
+from genlab.classroom import roster
 from genlab.views.metric_info import best_first
 from genlab.views.overview import CLASS_METRICS, SETTINGS, class_row, experiment_points
 
@@ -16,8 +18,8 @@ def spotlight(row: dict) -> None:
     st.subheader(f"{row['user']}: {row['model']} on {row['dataset']}")
     if row["picture"]:
         step, picture = row["picture"]
-        st.image(str(picture), width="stretch",
-                 caption=f"{row['run']}, step {step:,}" + (f", FID {row['fid']:.1f}" if row["fid"] else ""))
+        picture_file(picture, width="stretch",
+                     caption=f"{row['run']}, step {step:,}" + (f", FID {row['fid']:.1f}" if row["fid"] else ""))
 
 
 def gallery(rows: list[dict], per_row: int = 4) -> None:
@@ -25,7 +27,7 @@ def gallery(rows: list[dict], per_row: int = 4) -> None:
     for start in range(0, len(rows), per_row):
         for col, row in zip(st.columns(per_row), rows[start:start + per_row]):
             if row["picture"]:
-                col.image(str(row["picture"][1]), width="stretch")
+                picture_file(row["picture"][1], width="stretch", where=col)
             numbers = ", ".join(f"{m} {row[m]:.3g}" for m in CLASS_METRICS if row[m] is not None)
             col.caption(f"**{row['user']}** · {row['model']} on {row['dataset']} · {row['state']}"
                         + (f" · {numbers}" if numbers else "") + f"  \n{row['run']}")
@@ -54,8 +56,22 @@ def experiment(rows: list[dict]) -> None:
         st.switch_page("app_pages/runs.py", query_params={"run": chosen[0]["customdata"]})
 
 
+def locked_out() -> None:
+    """For the teacher: who may not log in now after wrong passwords, each with a way back in."""
+    user = current_user()
+    if user is None or not user.teacher:
+        return
+    for who, minutes in roster.locked_out(runs_dir()):
+        c1, c2 = st.columns([4, 1])
+        c1.warning(f"Locked out after wrong passwords: {who} (for {minutes} more min).")
+        if c2.button("Unlock", key=f"unlock-{who}"):
+            roster.unlock(runs_dir(), who.split()[1])
+            st.rerun()
+
+
 def page() -> None:
     st.title("Class")
+    locked_out()
     rows = [class_row(s) for s in runs_listing() if not s.error]
     if not rows:
         st.info("No runs yet.")

@@ -37,13 +37,12 @@ def train_yourself(lesson: Lesson) -> None:
     if presenting():
         return
     with st.expander("Train it yourself"):
-        st.caption("Launches these runs in the background; watch them on the Runs page: "
-                   + "; ".join(f"{v} on {d} ({o['steps']} steps)" for v, d, o in lesson.train_yourself))
+        st.caption("Launches these runs in the background, all of them or none; watch them on the Runs page: "
+                   + "; ".join(lesson.launch_lines()))
         if st.button("Launch", key=f"launch-{lesson.slug}"):
             try:
-                for config in lesson.configs():
-                    jobs.launch(config, runs_dir(), user=current_user())
-            except ConfigError as exc:  # a student's limit of runs, say
+                jobs.launch_all(lesson.configs(), runs_dir(), user=current_user())
+            except (ConfigError, RunError) as exc:  # a student's limit of runs, say: nothing was queued
                 st.error(str(exc))
                 return
             st.success("Launched. Follow them on the Runs page.")

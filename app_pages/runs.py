@@ -4,20 +4,33 @@ import streamlit as st
 
 from app_pages.components.login import current_user
 from app_pages.components.metrics_view import show_evaluation
-from app_pages.components.shared import guard, runs_dir, runs_listing
+from app_pages.components.shared import guard, picture_file, runs_dir, runs_listing
 from genlab import jobs
 from genlab.classroom.access import may_change, owner_of
 from genlab.config import ConfigError
 from genlab.models import curves_for
-from genlab.store.runs import Run, RunError, open_run
-from genlab.training.estimate import duration
+from genlab.store.runs import Run, RunError, RunSummary, open_run
 from genlab.views.figures import curves_figure, kl_per_dim_figure
-from genlab.views.overview import Progress, folder_note, progress
+from genlab.views.overview import Progress, duration, folder_note, progress, queue_notes
 
 
 def time_left(state: str, p: Progress) -> str:
     """'about 12 min' for a running run that has timed some steps, else '-'."""
     return f"about {duration(p.left_s)}" if state == "running" and p.left_s is not None else "-"
+
+
+def queue_places(summaries: list[RunSummary]) -> dict[str, str]:
+    """Each queued run's place in the fair queue and about when a slot frees for it."""
+    queued = [s for s in summaries if s.state == "queued"]
+    if not queued:
+        return {}
+    others = [s for s in summaries if s.status and s.state != "queued"]
+    live = [s for s in others if s.state in ("starting", "running")]
+    try:
+        slots = jobs.max_jobs()
+    except ConfigError:  # the executor cannot say now (a cluster out of reach)
+        slots = len(live)
+    return queue_notes(jobs.fair_order(queued, others), live, slots)
 
 
 @st.fragment(run_every=2)
@@ -26,6 +39,7 @@ def table() -> None:
     if not summaries:
         st.info("No runs yet. Launch one on the Train page.")
         return
+    places = queue_places(summaries)
     rows = []
     for s in summaries:
         p = progress(s.status)
@@ -38,7 +52,8 @@ def table() -> None:
             "progress": p.fraction,
             "step": f"{p.step}/{p.total}" if not s.error else "-",
             "time": p.elapsed,
-            "left": time_left(s.state, p),
+            "left": places.get(s.run.id) or time_left(s.state, p),
+            "evaluating": "yes" if jobs.evaluation_running(s.run) else "",
             "device": s.status.get("device") or "-",
             "problem": s.error or s.status.get("error") or "",
         })
@@ -115,16 +130,17 @@ def latest_samples(run: Run) -> None:
         st.caption(folder_note(run.dataset_info()))
     latest = run.latest_picture()
     if latest:
-        st.image(str(latest[1]), caption=f"Samples at step {latest[0]:,} (the latest snapshot)", width=360)
+        picture_file(latest[1], f"Samples at step {latest[0]:,} (the latest snapshot)", width=360)
 
 
 def evaluation(run: Run) -> None:
     st.subheader("Evaluation")
     if jobs.evaluation_running(run):
         st.info("Evaluating the latest snapshot in the background…")
-    elif run.snapshot_steps() and st.button("Evaluate the latest snapshot", key="evaluate"):
+    elif run.snapshot_steps() and not run.is_demo and may_change(current_user(), run) \
+            and st.button("Evaluate the latest snapshot", key="evaluate"):
         try:
-            jobs.start_evaluation(runs_dir(), run.id)
+            jobs.start_evaluation(runs_dir(), run.id, user=current_user())
         except RunError as exc:
             st.error(str(exc))
         st.rerun()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from app_pages.components.shared import guard, model_at, run_dataset, run_label, show, viewable_runs
+from app_pages.components.shared import guard, model_at, picture_file, run_dataset, run_label, show, viewable_runs
 from genlab.config import SEED_MAX
 from genlab.data import DatasetError, DatasetUnavailable
 from genlab.store.runs import Run, RunError, RunSummary
@@ -58,9 +58,9 @@ def run_column(run: Run, run_steps: list[int], view: View, summaries: list[RunSu
                  download=f"{run.id}-step{step}-seed{view.seed}.png")
         else:
             png = run.snapshot_path(step, ".png")
-            st.image(str(png), width="content")
-            st.download_button("Download PNG", png.read_bytes(), file_name=f"{run.id}-step{step}.png",
-                               mime="image/png", key=f"dl-{run.id}")
+            if picture_file(png):
+                st.download_button("Download PNG", png.read_bytes(), file_name=f"{run.id}-step{step}.png",
+                                   mime="image/png", key=f"dl-{run.id}")
     except (RunError, OSError) as exc:
         st.error(f"Snapshot {step} cannot be shown: {exc}")
     if st.button("GIF of training", key=f"gif-{run.id}"):

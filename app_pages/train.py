@@ -20,15 +20,15 @@ from app_pages.components.shared import (
     upload_content_id,
     uploaded_dataset,
 )
-from genlab import jobs
-from genlab.classroom.uploads import UPLOAD_LIMIT_MB, store_upload, upload_path
+from genlab import jobs, settings
+from genlab.classroom.uploads import UPLOAD_LIMIT_MB, upload_path
 from genlab.config import GAN_LOSSES, LIKELIHOODS, PRIORS, ConfigError, RunConfig
 from genlab.data import DATASETS, Dataset, DatasetError, DatasetUnavailable, availability
 from genlab.models import VARIANTS
 from genlab.presets import fit_batch, make_config
-from genlab.training.estimate import duration
+from genlab.store.runs import RunError
 from genlab.training.trainer import check_config
-from genlab.views.overview import folder_note
+from genlab.views.overview import duration, folder_note
 
 LONG_RUN_S = 3600  # a run longer than this gets a warning before Launch
 
@@ -148,21 +148,31 @@ def checked_config(source: Source, variant: str, values: dict[str, Any]) -> tupl
         return None, str(exc)
 
 
-def show_estimate(config: RunConfig, data: Dataset) -> None:
+def estimate_problem(config: RunConfig, data: Dataset) -> str | None:
+    """Show the estimated training time; for a student, why the run is too long for the
+    class's limit (the run would also stop there: genlab enforces it while it trains)."""
     rate = estimated_step_rate(config, data)
     seconds = config.schedule.steps / rate
     line = (f"Estimated training time: about {duration(seconds)} ({config.schedule.steps:,} steps at "
             f"{rate:,.1f} steps/s, timed on this machine just now; snapshots and evaluation add to it).")
     (st.warning if seconds > LONG_RUN_S else st.caption)(line)
+    user, limit = current_user(), settings.student_max_minutes() * 60
+    if user is not None and not user.teacher and seconds > limit:
+        return (f"about {duration(seconds)} is longer than the {duration(limit)} a student's run may train in this "
+                f"class; try fewer steps (about {int(config.schedule.steps * limit / seconds):,} fit)")
+    return None
 
 
 def launch(config: RunConfig, source: Source) -> None:
-    try:
-        if source.upload is not None:
-            store_upload(source.upload.getvalue(), source.upload.name, current_user())  # within the user's quota
-        run = jobs.launch(config, runs_dir(), user=current_user())
-    except ConfigError as exc:
+    upload = jobs.Upload(source.upload.getvalue(), source.upload.name) if source.upload is not None else None
+    try:  # the upload is kept (within the user's quota) only if the run is accepted
+        run = jobs.launch(config, runs_dir(), user=current_user(), upload=upload)
+    except (ConfigError, RunError) as exc:
         st.error(str(exc))
+        return
+    except OSError as exc:  # a full disk: launch left nothing behind
+        st.error(f"The run could not be written ({exc.strerror or exc}); nothing was kept. Free some space and "
+                 "launch again.")
         return
     st.switch_page("app_pages/runs.py", query_params={"run": run.id})
 
@@ -186,10 +196,11 @@ def page() -> None:
     k = f"{variant}-{source.name}-{source.path}"
     values = {**model_fields(family, defaults, k), **sampling_fields(family, k)}
     config, problem = checked_config(source, variant, values)
+    if config is not None:
+        problem = estimate_problem(config, source.data)
+        config = None if problem else config
     if problem:
         st.error(f"Cannot launch yet: {problem}.")
-    else:
-        show_estimate(config, source.data)
     if st.button("Launch", type="primary", key="launch", disabled=config is None):
         launch(config, source)
 

@@ -1,4 +1,5 @@
-"""python -m genlab …: train, resume, list, sample, interpolate, datasets, models, worker.
+"""python -m genlab …: train, resume, list, cancel, delete, eval, sample, interpolate, datasets,
+models, class, worker.
 
 Bad arguments get one line on stderr that names what is allowed, exit code 2, and
 nothing is written.
@@ -65,8 +66,10 @@ def build_parser() -> Parser:
 def add_class_parser(sub: argparse._SubParsersAction) -> None:
     """class add/list/remove: the roster of a class server (`make serve`)."""
     c = sub.add_parser("class", help="the accounts of a class server: add, list, remove")
-    c.add_argument("action", choices=["add", "list", "remove"])
-    c.add_argument("name", nargs="?", help="the account's name (add, remove); with --sso, its e-mail address")
+    c.add_argument("action", choices=["add", "list", "remove", "locks", "unlock"],
+                   help="locks: who may not log in now after wrong passwords; unlock NAME or ADDRESS: let them")
+    c.add_argument("name", nargs="?", help="the account's name (add, remove, unlock); with --sso, its e-mail "
+                                           "address; unlock also takes a client address")
     c.add_argument("--teacher", action="store_true", help="add: a teacher, who may change every run")
     c.add_argument("--sso", action="store_true",
                    help="add: an account that logs in through the school's OpenID Connect provider "
@@ -116,7 +119,7 @@ def add_setting_flags(parser: argparse.ArgumentParser, steps_group: argparse._Mu
 
 
 def add_run_parsers(sub: argparse._SubParsersAction) -> None:
-    """resume, list, eval, datasets, models and worker."""
+    """resume, list, cancel, delete, eval, datasets, models and worker."""
     r = sub.add_parser("resume", help="continue a stopped run from its checkpoint")
     r.add_argument("run")
     r.add_argument("--device", choices=DEVICES, metavar="DEVICE")
@@ -126,6 +129,12 @@ def add_run_parsers(sub: argparse._SubParsersAction) -> None:
 
     ls = sub.add_parser("list", help="list runs")
     ls.add_argument("--runs-dir", type=Path, default=None)
+
+    for name, what in (("cancel", "stop a queued or training run (it keeps its checkpoint)"),
+                       ("delete", "remove a stopped run and its files")):
+        c = sub.add_parser(name, help=f"{what}; the command line acts as the teacher")
+        c.add_argument("run")
+        c.add_argument("--runs-dir", type=Path, default=None)
 
     e = sub.add_parser("eval", help="compute metrics for a run and write its eval.json")
     e.add_argument("run")
@@ -253,6 +262,20 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return run_in_foreground(run, args.device)
 
 
+def cmd_cancel(args: argparse.Namespace) -> int:
+    """The command line is the server's own: it acts as the teacher (every run is theirs)."""
+    was = jobs.cancel(runs_dir(args), args.run)
+    print(f"{args.run}: cancelled (it was {was})" if was != "running" else
+          f"{args.run}: asked to stop; it saves a checkpoint and ends as cancelled")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    jobs.delete(runs_dir(args), args.run)
+    print(f"{args.run}: deleted")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     folder = runs_dir(args)
     jobs.reconcile(folder)  # so a run whose worker died shows as interrupted
@@ -367,8 +390,15 @@ def cmd_class(args: argparse.Namespace) -> int:
         for user in roster.members(folder):
             print(f"{user.name}\t{'teacher' if user.teacher else 'student'}")
         return 0
+    if args.action == "locks":
+        for who, minutes in roster.locked_out(folder):
+            print(f"{who}\t{minutes} min")
+        return 0
     if not args.name:
         raise ConfigError(f"class {args.action} needs a NAME")
+    if args.action == "unlock":
+        print(f"unlocked {args.name} ({roster.unlock(folder, args.name)} count(s) of wrong passwords cleared)")
+        return 0
     if args.action == "remove":
         roster.remove(folder, args.name)
         print(f"removed {args.name}")
@@ -386,12 +416,13 @@ def cmd_class(args: argparse.Namespace) -> int:
 
 COMMANDS = {"train": cmd_train, "resume": cmd_resume, "list": cmd_list, "sample": cmd_sample,
             "interpolate": cmd_interpolate, "eval": cmd_eval, "datasets": cmd_datasets, "models": cmd_models,
-            "worker": cmd_worker, "class": cmd_class}
+            "worker": cmd_worker, "class": cmd_class, "cancel": cmd_cancel, "delete": cmd_delete}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        settings.check_all()  # a bad GENLAB_* setting is one line, before anything is done
         return COMMANDS[args.command](args)
     except (ConfigError, DatasetError, DatasetUnavailable, RunError) as exc:
         fail(str(exc))

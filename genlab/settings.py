@@ -2,13 +2,19 @@
 
     GENLAB_RUNS               the runs folder (default ./checkpoints)
     GENLAB_DATA               datasets, evaluators and uploads (default ./data)
-    GENLAB_CLASS              1: a class server, everyone logs in (make serve); unset or 0: one person
+    GENLAB_DEMOS              the shipped demo runs, shown read-only beside GENLAB_RUNS
+                              (default the checkout's checkpoints/; empty: none)
+    GENLAB_CLASS              1 (true, yes, on): a class server, everyone logs in (make serve);
+                              unset, 0 (false, no, off): one person
     GENLAB_MAX_JOBS           runs trained at once (default: what the executor holds)
     GENLAB_WORKER_THREADS     torch threads per worker (default: the cores, less one, shared)
     GENLAB_EXECUTOR           local (default) or ray
     GENLAB_RAY_ADDRESS        the Ray cluster's host:port, or auto (with GENLAB_EXECUTOR=ray)
     GENLAB_MAX_RUNS_PER_USER  queued or training runs a student may have at once (default 2)
     GENLAB_UPLOAD_QUOTA_MB    a student's upload space in MB (default 500)
+    GENLAB_STUDENT_MAX_STEPS  the most steps a student's run may ask for (default 20,000)
+    GENLAB_STUDENT_MAX_MINUTES  a student's run stops after this much training (default 30)
+    GENLAB_MAX_EVALS          evaluations run at once (default 1)
     GENLAB_FAULTS, GENLAB_TRACE  tests only: fault injection and the workers' trace (genlab.store.faults)
 
 `check_all()` refuses a bad value with one message naming the variable; the app and the
@@ -27,6 +33,9 @@ EXECUTORS = ("local", "ray")
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAX_RUNS_PER_USER = 2
 DEFAULT_UPLOAD_QUOTA_MB = 500
+DEFAULT_STUDENT_MAX_STEPS = 20_000  # a DCGAN on Fashion-MNIST reaches FID 18 in 3,000
+DEFAULT_STUDENT_MAX_MINUTES = 30  # a lesson's length: one student cannot hold a slot for days
+TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 
 def _get(name: str) -> str:
@@ -39,7 +48,7 @@ def env_count(name: str, default: int, meaning: str = "") -> int:
     configured = _get(name)
     if not configured:
         return default
-    if not configured.isdigit() or int(configured) < 1:
+    if not (configured.isascii() and configured.isdigit()) or int(configured) < 1:  # not '²', which isdigit()
         raise ConfigError(f"{name} must be a whole number of at least 1{f' ({meaning})' if meaning else ''}, "
                           f"not {configured!r}")
     return int(configured)
@@ -50,14 +59,28 @@ def runs_dir() -> Path:
     return Path(os.environ.get("GENLAB_RUNS") or "checkpoints")
 
 
+def demos_dir() -> Path | None:
+    """The demo runs that ship with GenLab, shown wherever the runs folder is: $GENLAB_DEMOS,
+    else the checkout's checkpoints/; set empty, none."""
+    configured = os.environ.get("GENLAB_DEMOS")
+    if configured is None:
+        return PACKAGE_ROOT / "checkpoints"
+    return Path(configured) if configured.strip() else None
+
+
 def data_dir() -> Path:
     """Where datasets are looked for first, and evaluators and uploads kept: $GENLAB_DATA, else ./data."""
     return Path(os.environ.get("GENLAB_DATA") or "data")
 
 
 def class_mode() -> bool:
-    """Whether this is a class server (make serve sets GENLAB_CLASS=1): everyone logs in."""
-    return os.environ.get("GENLAB_CLASS", "") == "1"
+    """Whether this is a class server (make serve sets GENLAB_CLASS=1): everyone logs in.
+    ConfigError for a value that is neither a yes nor a no: a typo must not serve a class
+    with no login."""
+    value = _get("GENLAB_CLASS").lower()
+    if value not in TRUE + FALSE:
+        raise ConfigError(f"GENLAB_CLASS must be 1 or 0 (true/false, yes/no, on/off), not {value!r}")
+    return value in TRUE
 
 
 def max_jobs_setting() -> int | None:
@@ -92,6 +115,18 @@ def max_runs_per_student() -> int:
 def upload_quota_mb() -> int:
     """A class member's upload space: $GENLAB_UPLOAD_QUOTA_MB, else 500."""
     return env_count("GENLAB_UPLOAD_QUOTA_MB", DEFAULT_UPLOAD_QUOTA_MB)
+
+
+def student_max_steps() -> int:
+    return env_count("GENLAB_STUDENT_MAX_STEPS", DEFAULT_STUDENT_MAX_STEPS)
+
+
+def student_max_minutes() -> int:
+    return env_count("GENLAB_STUDENT_MAX_MINUTES", DEFAULT_STUDENT_MAX_MINUTES)
+
+
+def max_evaluations() -> int:
+    return env_count("GENLAB_MAX_EVALS", 1, "evaluations run at once")
 
 
 def fault_spec() -> str:
@@ -132,3 +167,7 @@ def check_all() -> None:
                               "pip install ray (make test installs it into .venv)")
     max_runs_per_student()
     upload_quota_mb()
+    student_max_steps()
+    student_max_minutes()
+    max_evaluations()
+    class_mode()

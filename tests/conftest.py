@@ -19,6 +19,7 @@ def isolated_dirs(tmp_path, monkeypatch):
     """Keep runs and downloads of each test inside its own temporary folder."""
     monkeypatch.setenv("GENLAB_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("GENLAB_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("GENLAB_DEMOS", "")  # a test's runs folder holds what the test put there
     monkeypatch.delenv("GENLAB_FAULTS", raising=False)
     faults.reset()
     torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)  # xdist: a core per worker

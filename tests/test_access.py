@@ -11,9 +11,15 @@ from genlab import jobs
 from genlab.classroom.access import ACCESS_LOG, NotAllowed, OverQuota, User
 from genlab.jobs import actions
 from genlab.store.runs import create_run, list_runs
-from tests.support import tiny_config
+from tests.support import enrol, tiny_config
 
 AMY, BEN, TEACHER = User("amy"), User("ben"), User("ms-lee", teacher=True)
+
+
+@pytest.fixture
+def the_class(runs_dir):
+    """Amy, Ben and their teacher on the roster: genlab checks every action against it."""
+    enrol(runs_dir, AMY, BEN, TEACHER)
 
 
 def made(runs_dir, state="completed", user=None, **fields):
@@ -25,6 +31,7 @@ def refusals(runs_dir) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
+@pytest.mark.usefixtures("the_class")
 def test_a_student_may_change_only_their_own_runs_and_is_logged_trying(runs_dir):
     bens = made(runs_dir, user="ben")
     for action, call in [("delete", lambda: jobs.delete(runs_dir, bens.id, user=AMY)),
@@ -38,6 +45,7 @@ def test_a_student_may_change_only_their_own_runs_and_is_logged_trying(runs_dir)
     assert not bens.path.exists()
 
 
+@pytest.mark.usefixtures("the_class")
 def test_the_teacher_may_change_any_run_and_nobodys_runs_are_the_teachers(runs_dir):
     orphan, amys = made(runs_dir), made(runs_dir, user="amy")
     with pytest.raises(NotAllowed, match="nobody's"):
@@ -48,6 +56,7 @@ def test_the_teacher_may_change_any_run_and_nobodys_runs_are_the_teachers(runs_d
     assert not list_runs(runs_dir)
 
 
+@pytest.mark.usefixtures("the_class")
 def test_cancelling_another_students_run_is_refused_before_anything_changes(runs_dir):
     bens = made(runs_dir, state="queued", user="ben")
     with pytest.raises(NotAllowed):
@@ -56,6 +65,7 @@ def test_cancelling_another_students_run_is_refused_before_anything_changes(runs
     assert jobs.cancel(runs_dir, bens.id, user=BEN) == "queued"
 
 
+@pytest.mark.usefixtures("the_class")
 def test_a_student_at_the_limit_is_told_which_limit_and_how_to_free_room(runs_dir, monkeypatch):
     monkeypatch.setattr(actions, "schedule", lambda runs_dir: [])  # keep them queued: no workers here
     monkeypatch.setenv("GENLAB_MAX_RUNS_PER_USER", "2")
@@ -76,6 +86,7 @@ def test_a_student_at_the_limit_is_told_which_limit_and_how_to_free_room(runs_di
     assert stopped.status()["state"] == "cancelled"
 
 
+@pytest.mark.usefixtures("the_class")
 def test_the_queue_takes_turns_between_students(runs_dir):
     for user, n in [("amy", 4), ("ben", 2), (None, 1), ("cat", 1)]:
         for _ in range(n):
@@ -86,6 +97,7 @@ def test_the_queue_takes_turns_between_students(runs_dir):
     assert order[:4] == ["amy", "ben", None, "cat"] and order[4:] == ["amy", "ben", "amy", "amy"]
 
 
+@pytest.mark.usefixtures("the_class")
 def test_a_student_already_training_waits_behind_one_who_is_not(runs_dir):
     made(runs_dir, state="queued", user="amy")
     made(runs_dir, state="queued", user="ben")
@@ -97,6 +109,7 @@ def test_a_student_already_training_waits_behind_one_who_is_not(runs_dir):
 
 
 @pytest.mark.slow  # real workers, one at a time
+@pytest.mark.usefixtures("the_class")
 def test_real_workers_start_in_turns(runs_dir, monkeypatch):
     """One slot: amy queues three runs, then ben one; ben's starts second, not fourth."""
     from tests.support import wait_for
@@ -129,15 +142,19 @@ def test_a_wrong_name_or_password_says_the_same_and_attempts_are_limited(runs_di
     password = roster.add(runs_dir, "amy")
     for name, guess in [("amy", "guess"), ("nobody", password)]:
         with pytest.raises(roster.LoginRefused) as refused:
-            roster.log_in(runs_dir, name, guess)
+            roster.log_in(runs_dir, name, guess, address="10.0.0.9")
         assert str(refused.value) == "Wrong name or password."
-    now = time.time() + 3600  # an hour on: the wrong guess above has expired
-    for i in range(roster.MAX_FAILURES):
-        with pytest.raises(roster.LoginRefused, match="Wrong name or password"):
-            roster.log_in(runs_dir, "amy", f"guess {i}", now=now + i)
-    with pytest.raises(roster.LoginRefused, match="Too many wrong passwords for this name: try again in 10 min"):
-        roster.log_in(runs_dir, "amy", password, now=now + 10)  # even the right one, for now
-    assert roster.log_in(runs_dir, "amy", password, now=now + roster.LOCKOUT_S + 5) == AMY
+    now = time.time() + 3600  # an hour on: the wrong guesses above have expired
+    for name in ("amy", "nobody"):  # a real name and an unknown one are limited alike, and say the same
+        for i in range(roster.MAX_FAILURES):
+            with pytest.raises(roster.LoginRefused, match="Wrong name or password"):
+                roster.log_in(runs_dir, name, f"guess {i}", address="10.0.0.9", now=now + i)
+        with pytest.raises(roster.LoginRefused) as refused:
+            roster.log_in(runs_dir, name, password, address="10.0.0.9", now=now + 10)  # even the right one
+        assert str(refused.value) == "Too many wrong passwords from this computer: try again in 10 min."
+    # A classmate's guesses from their own computer do not lock amy out at hers.
+    assert roster.log_in(runs_dir, "amy", password, address="10.0.0.5", now=now + 11) == AMY
+    assert roster.log_in(runs_dir, "amy", password, address="10.0.0.9", now=now + roster.LOCKOUT_S + 5) == AMY
 
 
 def test_the_class_command_adds_lists_and_removes_accounts(runs_dir, capsys):
@@ -316,6 +333,7 @@ def test_a_students_uploads_stay_within_their_quota(isolated_dirs, monkeypatch):
     store_upload(b"z" * 2_000_000, "c.zip", TEACHER)  # and none for the teacher
 
 
+@pytest.mark.usefixtures("the_class")
 def test_an_upload_goes_with_the_last_run_that_used_it(runs_dir, isolated_dirs):
     from genlab.classroom.uploads import store_upload, uploads_dir
 

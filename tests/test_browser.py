@@ -102,8 +102,19 @@ def test_upload_a_zip_of_images_and_train_on_it(server, tmp_path):
     assert '"circles"' in info and '"squares"' in info
 
 
-def step_value(page) -> int:
+def step_value(page, after_ms: int = 0) -> int:
+    """The lab's step count (read `after_ms` from now)."""
+    page.wait_for_timeout(after_ms)
     return int(page.get_by_test_id("stMetricValue").first.inner_text())
+
+
+def poll(condition, page, timeout_ms: int = 30_000) -> bool:
+    """Whether `condition()` comes true within `timeout_ms`, looking every half second."""
+    for _ in range(timeout_ms // 500):
+        if condition():
+            return True
+        page.wait_for_timeout(500)
+    return False
 
 
 def test_the_2d_lab_plays_live_and_pauses(server):
@@ -119,10 +130,10 @@ def test_the_2d_lab_plays_live_and_pauses(server):
         # The page updates by itself, several times, with no further input.
         expect(page.get_by_test_id("stMetricValue").first).not_to_have_text("0", timeout=30_000)
         first = step_value(page)
-        page.wait_for_timeout(3000)
-        assert step_value(page) > first
+        assert poll(lambda: step_value(page) > first, page)  # it goes on by itself
         page.get_by_text("Play", exact=True).click()
-        page.wait_for_timeout(1500)
+        # Paused, the count stops (a loaded machine may first show a redraw or two in flight).
+        assert poll(lambda: step_value(page) == step_value(page, after_ms=1000), page)
         paused = step_value(page)
         page.wait_for_timeout(1500)
         assert step_value(page) == paused
@@ -163,7 +174,7 @@ def test_presenter_mode_puts_the_picture_on_the_first_screen(demo_server, width,
             page.goto(f"{demo_server}/{path}{'&' if '?' in path else '?'}present=true")
             expect(page.get_by_text(last).first).to_be_attached(timeout=60_000)
             figure = page.locator(selector).first
-            expect(figure).to_be_visible()
+            expect(figure).to_be_visible(timeout=60_000)
             page.wait_for_timeout(500)  # let the layout settle
             name = re.sub(r"\W+", "-", path)
             page.screenshot(path=str(ARTIFACTS / f"presenter-{name}-{width}x{height}.png"))

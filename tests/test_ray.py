@@ -19,7 +19,7 @@ from genlab.store.snapshots import load_model
 from tests.pages import open_page
 from tests.support import ray_cluster, state, steps_logged, tiny_config, wait_for
 
-pytestmark = pytest.mark.slow  # starts a Ray cluster and its workers
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # a Ray cluster; one at a time
 
 
 def same_weights(a, b) -> bool:

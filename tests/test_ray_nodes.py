@@ -12,7 +12,7 @@ from genlab import jobs
 from tests.pages import open_page
 from tests.support import state, steps_logged, tiny_config, wait_for
 
-pytestmark = pytest.mark.slow  # starts Ray nodes and their workers
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # Ray nodes; one cluster at a time
 
 
 @pytest.fixture(scope="module")

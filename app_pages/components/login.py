@@ -13,6 +13,7 @@ Two ways in, both ending in a roster account:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 
@@ -22,7 +23,7 @@ import streamlit.components.v1 as components
 from app_pages.components.shared import runs_dir
 from genlab import settings
 from genlab.classroom import roster
-from genlab.classroom.access import User
+from genlab.classroom.access import NotAllowed, User
 
 
 def current_user() -> User | None:
@@ -31,6 +32,8 @@ def current_user() -> User | None:
 
 
 COOKIE = "genlab_session"
+TOKEN = "session-token"  # this tab's session token: what logging out ends, whatever the browser sends
+TAB_ONLY = "tab-only-login"  # logged in while the server could not record a session (a full disk)
 
 
 def _write_cookie() -> None:
@@ -63,17 +66,42 @@ def _provider_user() -> User | None:
 
 
 def signed_in() -> bool:
-    """Whether the visitor may see the app: always outside a class; in a class, once logged
-    in, in this session or (after a reload) through the provider's or a session's cookie."""
+    """Whether the visitor may see the app: always outside a class; in a class, while their
+    login stands, checked against the roster on every run of the page (a logout in another
+    tab, a removed account or a reset password ends it; a changed role shows at once)."""
     if not settings.class_mode():
         return True
     _write_cookie()
-    if current_user() is not None:
-        return True
-    user = _provider_user() or roster.session_user(runs_dir(), st.context.cookies.get(COOKIE))
+    user = _session_user()
+    if user is None:
+        for key in ("user", TOKEN, TAB_ONLY):
+            st.session_state.pop(key, None)
+        return False
+    st.session_state["user"] = user
+    return True
+
+
+def _session_user() -> User | None:
+    """Who the visitor is now, as the roster has them: through the provider, through a session
+    token (this tab's, or after a reload the cookie's), or through a login the server could
+    not record."""
+    user = _provider_user()
     if user is not None:
-        st.session_state["user"] = user
-    return user is not None
+        return user
+    token = st.session_state.get(TOKEN) or st.context.cookies.get(COOKIE)
+    user = roster.session_user(runs_dir(), token)
+    if user is not None:
+        st.session_state[TOKEN] = token
+        return user
+    if st.session_state.get(TAB_ONLY) and current_user() is not None:
+        with contextlib.suppress(NotAllowed):
+            return roster.current(runs_dir(), current_user())
+    return None
+
+
+def client_address() -> str:
+    """The visitor's address as the server sees it (a proxy's, behind one), for login limits."""
+    return st.context.ip_address or "unknown"
 
 
 def login_form() -> None:
@@ -113,12 +141,16 @@ def _password_form() -> None:
         submitted = st.form_submit_button("Log in", type="primary")
     if submitted:
         try:
-            user = roster.log_in(runs_dir(), name.strip(), password)
-            st.session_state["cookie-to-write"] = roster.open_session(runs_dir(), user)
-            st.session_state["user"] = user
-            st.rerun()
+            user = roster.log_in(runs_dir(), name.strip(), password, address=client_address())
         except roster.LoginRefused as exc:
             st.error(str(exc))
+            return
+        st.session_state["user"] = user
+        try:
+            st.session_state[TOKEN] = st.session_state["cookie-to-write"] = roster.open_session(runs_dir(), user)
+        except OSError:  # the server's disk is full: in, for this tab
+            st.session_state[TAB_ONLY] = True
+        st.rerun()
 
 
 def account_box() -> None:
@@ -127,10 +159,14 @@ def account_box() -> None:
     if user is None:
         return
     st.caption(f"Logged in as **{user.name}**" + (" (teacher)" if user.teacher else ""))
+    if st.session_state.get(TAB_ONLY):
+        st.warning("Logged in for this tab only: the server could not save your login (is its disk full?).")
     if st.button("Log out", key="logout"):
-        roster.close_session(runs_dir(), st.context.cookies.get(COOKIE))
+        for token in {st.session_state.get(TOKEN), st.context.cookies.get(COOKIE)}:
+            roster.close_session(runs_dir(), token)
         st.session_state["cookie-to-write"] = ""
-        del st.session_state["user"]
+        for key in ("user", TOKEN, TAB_ONLY):
+            st.session_state.pop(key, None)
         if sso_providers() and st.user.is_logged_in:
             st.logout()  # ends the provider's login too, and starts a new session
         st.rerun()

@@ -26,7 +26,7 @@ from genlab.store.snapshots import load_model
 from genlab.training.device import pick_device
 from genlab.training.estimate import measure_step_rate
 from genlab.views import overview
-from genlab.views.pictures import picture, png_bytes
+from genlab.views.pictures import picture, png_bytes, readable_png
 
 
 def runs_dir() -> Path:
@@ -163,6 +163,17 @@ def show(samples: torch.Tensor, caption: str | None = None, nrow: int = 8, real:
     if download:
         st.download_button("Download PNG", png_bytes(array), file_name=download, mime="image/png",
                            key=f"dl-{download}-{caption}")
+
+
+def picture_file(path: Path, caption: str | None = None, width: int | str = "content", where: Any = st) -> bool:
+    """A snapshot's picture file in `where` (a column, say); a damaged file is a warning, not
+    a broken image or a failed page. Whether it was shown."""
+    png = readable_png(path)
+    if png is None:
+        where.warning(f"{path.name} cannot be read (a damaged file); the run's other files are unaffected.")
+        return False
+    where.image(png, caption=caption, width=width)
+    return True
 
 
 def guard(fn: Callable[..., None], *args: Any) -> None:

@@ -1,7 +1,7 @@
 """Who may do what to a run, for a class on one server.
 
-Without a user (`None`: `make run` on a laptop, the command line) every action is allowed,
-as before. In a class every visitor is a `User`: a student sees every run but may cancel,
+Without a user (`None`: `make run` on a laptop, the command line) every action is allowed.
+In a class every visitor is a `User`: a student sees every run but may cancel,
 resume or delete only their own; the teacher may do all. A run records the user who
 launched it (status.json's `user`; "owner" in genlab.store.lifecycle means the process that trains
 it); a run without one (a demo, or a run made before the class) belongs to nobody, so only

@@ -16,6 +16,7 @@ from pathlib import Path
 from genlab import settings
 from genlab.classroom.access import OverQuota, User
 from genlab.store.atomic import write_bytes_atomic
+from genlab.store.locks import exclusive
 
 UPLOAD_LIMIT_MB = 200
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -51,18 +52,22 @@ def used_bytes(user: User) -> int:
 
 def store_upload(raw: bytes, filename: str = "upload.zip", user: User | None = None) -> Path:
     """Keep an uploaded zip at `upload_path` (the same bytes under the same name are kept
-    once); return its path. A student past their quota gets OverQuota, and nothing is written."""
+    once); return its path. A student past their quota gets OverQuota, and nothing is
+    written; the check and the write hold the uploads' lock, so two uploads at once cannot
+    both fit in room for one."""
     target = upload_path(content_id(raw), filename, user)
-    if target.exists():
-        return target
-    if user is not None and not user.teacher:
-        used, limit = used_bytes(user), settings.upload_quota_mb() * 2**20
-        if used + len(raw) > limit:
-            raise OverQuota(f"{user.name}'s uploads would take {(used + len(raw)) / 2**20:.0f} MB of the "
-                            f"{limit / 2**20:.0f} MB allowed per student: delete runs on uploads you no longer "
-                            "need (an upload goes with its last run)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(target, raw)
+    uploads_dir().mkdir(parents=True, exist_ok=True)
+    with exclusive(settings.data_dir() / ".uploads.lock"):
+        if target.exists():
+            return target
+        if user is not None and not user.teacher:
+            used, limit = used_bytes(user), settings.upload_quota_mb() * 2**20
+            if used + len(raw) > limit:
+                raise OverQuota(f"{user.name}'s uploads would take {(used + len(raw)) / 2**20:.0f} MB of the "
+                                f"{limit / 2**20:.0f} MB allowed per student: delete runs on uploads you no longer "
+                                "need (an upload goes with its last run)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(target, raw)
     return target
 
 

@@ -76,9 +76,12 @@ def _zip_entries(archive: Path | BinaryIO, name: str) -> Iterator[tuple[PurePosi
 def _check_zip_members(name: str, members: list[zipfile.ZipInfo]) -> None:
     if len(members) > MAX_FILES:
         raise DatasetError(f"refused: {name} holds {len(members)} files; the limit is {MAX_FILES}")
-    total = 0
+    total, seen = 0, set()
     for m in members:
         _check_member_name(m.filename)
+        if m.filename in seen:
+            raise DatasetError(f"refused: {name} holds two members called {m.filename!r}; make the zip again")
+        seen.add(m.filename)
         if stat.S_ISLNK(m.external_attr >> 16):
             raise DatasetError(f"refused: archive member {m.filename!r} is a symbolic link")
         if m.flag_bits & 0x1:

@@ -16,7 +16,7 @@ ends (`worker`), so the queue moves with no browser open.
 This package's names are the ones the app and the command line use.
 """
 
-from genlab.jobs.actions import cancel, check_run_quota, delete, launch, resume
+from genlab.jobs.actions import Upload, cancel, check_run_quota, delete, launch, launch_all, resume
 from genlab.jobs.evaluation import evaluation_running, start_evaluation
 from genlab.jobs.executors.base import ExecutorUnavailable
 from genlab.jobs.fair_queue import fair_order, max_jobs, schedule, where_runs_train, worker_threads
@@ -24,6 +24,6 @@ from genlab.jobs.reconciler import reconcile
 from genlab.jobs.worker import work
 from genlab.store.lifecycle import ACTIVE, RESUMABLE
 
-__all__ = ["ACTIVE", "RESUMABLE", "ExecutorUnavailable", "cancel", "check_run_quota", "delete",
-           "evaluation_running", "fair_order", "launch", "max_jobs", "reconcile", "resume", "schedule",
+__all__ = ["ACTIVE", "RESUMABLE", "ExecutorUnavailable", "Upload", "cancel", "check_run_quota", "delete",
+           "evaluation_running", "fair_order", "launch", "launch_all", "max_jobs", "reconcile", "resume", "schedule",
            "start_evaluation", "where_runs_train", "work", "worker_threads"]

@@ -1,4 +1,7 @@
-"""Walks through latent space: linear and spherical interpolation between two codes."""
+"""Latent space: walks between codes (lerp, slerp), single-dimension traversals, a VAE's
+dimensions ordered by their KL, the decoded 2-D manifold's grid, a 2-D projection of codes,
+GAN inversion (the code whose image is nearest a real one), the seed a walk should go to,
+and where walks go under each prior."""
 
 from __future__ import annotations
 

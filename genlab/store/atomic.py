@@ -23,7 +23,7 @@ from genlab.store.faults import fault_point
 # which process an abandoned one belonged to.
 TMP_SUFFIX = ".tmp"
 # Also the older .<name>.<pid>.tmp.
-TEMP_PATTERN = re.compile(r"^\..+?\.(\d+)(?:\.\d+)?\.tmp$")
+TEMP_PATTERN = re.compile(r"\..+?\.(\d+)(?:\.\d+)?\.tmp")
 
 
 def temp_path(path: Path) -> Path:
@@ -40,15 +40,20 @@ def _fsync(path: Path) -> None:
 
 
 @contextmanager
-def replacing(path: Path) -> Iterator[Path]:
+def replacing(path: Path, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path to write `path`'s new contents to. When the block ends without
-    an error, the file and then its folder are flushed and the file replaces `path`; on an
-    error the temporary file is removed and `path` is untouched."""
+    an error, the file and then its folder are flushed and the file replaces `path` (with
+    permissions `mode`, when given, before anyone can open it by that name); on an error the
+    temporary file is removed and `path` is untouched."""
     path = Path(path)
     tmp = temp_path(path)
+    if mode is not None:  # created with its permissions, so its contents are never open to others
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode))
     try:
         yield tmp
         fault_point(f"write:{path.name}")
+        if mode is not None:
+            os.chmod(tmp, mode)
         _fsync(tmp)
         os.replace(tmp, path)
         _fsync(path.parent)
@@ -61,14 +66,14 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    with replacing(path) as tmp:
+def write_text_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    with replacing(path, mode) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
+def write_json_atomic(path: Path, obj: Any, mode: int | None = None) -> None:
     """`obj` as indented JSON with sorted keys."""
-    write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=True))
+    write_text_atomic(path, json.dumps(obj, indent=1, sort_keys=True), mode)
 
 
 def remove_stale_temps(folder: Path, alive: Callable[[int], bool]) -> list[str]:
@@ -80,7 +85,7 @@ def remove_stale_temps(folder: Path, alive: Callable[[int], bool]) -> list[str]:
     except OSError:
         return removed
     for name in names:
-        match = TEMP_PATTERN.match(name)
+        match = TEMP_PATTERN.fullmatch(name)
         if match and not alive(int(match.group(1))):
             with contextlib.suppress(OSError):
                 (Path(folder) / name).unlink()

@@ -33,7 +33,9 @@ error (why it failed, diverged or was interrupted) when it ends; cancel_requeste
 cancel is pending; lr_history, the learning rates set on resume; user, the name of the
 class member who launched it (genlab.classroom.access; absent outside a class and in demo runs);
 executor ("ray", or absent for this machine), with ray_actor (the worker actor's name) and
-ray_address (its cluster), set when a run is started on a Ray cluster (genlab.jobs.executors).
+ray_address (its cluster), set when a run is started on a Ray cluster (genlab.jobs.executors);
+time_limit_s, the training seconds after which a student's run stops (a class's limit,
+GENLAB_STUDENT_MAX_MINUTES; cleared when the teacher resumes it).
 
 Writers replace whole files atomically (genlab.store.atomic) or append whole lines; readers
 tolerate a torn last line and report a broken run instead of failing. A run id is a safe
@@ -46,12 +48,15 @@ import json
 import os
 import re
 import secrets
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genlab.config import ConfigError, RunConfig
+from genlab import settings
+from genlab.config import ConfigError, RunConfig, validate
 from genlab.store.atomic import write_json_atomic
 from genlab.store.jsonfile import read_json_object
 
@@ -65,13 +70,14 @@ STATUS_FIELDS: dict[str, tuple] = {
     "pid_start": (int, None), "device": (str, None), "started": (*_NUMBER, None),
     "finished": (*_NUMBER, None), "error": (str, None), "cancel_requested": (*_NUMBER, None),
     "lr_history": (list,), "user": (str, None), "executor": (str, None), "ray_actor": (str, None),
-    "ray_address": (str, None)}
+    "ray_address": (str, None), "time_limit_s": (*_NUMBER, None)}
 REQUIRED_STATUS = ("state", "step", "total_steps", "created")
 DATASET_FIELDS: dict[str, tuple] = {
     "name": (str,), "kind": (str,), "shape": (list,), "classes": (list, None), "source": (str,),
     "n_train": (int,), "n_test": (int,), "notes": (dict,)}
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-SNAPSHOT_PATTERN = re.compile(r"^step_(\d{7})\.safetensors$")
+CREATING = ".creating-"  # a run being written, before it is renamed into place
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+SNAPSHOT_PATTERN = re.compile(r"step_(\d{7})\.safetensors")
 
 
 class RunError(ValueError):
@@ -80,7 +86,7 @@ class RunError(ValueError):
 
 def check_run_id(run_id: str) -> str:
     """Return `run_id` if it is a safe file name, else raise RunError."""
-    if not isinstance(run_id, str) or not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
+    if not isinstance(run_id, str) or not RUN_ID_PATTERN.fullmatch(run_id) or ".." in run_id:
         raise RunError(f"{run_id!r} is not a run id: letters, digits, '.', '_' and '-' only, "
                        "starting with a letter or digit, at most 100 characters")
     return run_id
@@ -166,8 +172,12 @@ class Run:
         return self.demo_path.is_file()
 
     def config(self) -> RunConfig:
+        """config.json, checked by the config's own rules (a hand-edited `hidden: -4` or an
+        unknown family is a broken run, not a crash in a view); RunError when it does not fit."""
         try:
-            return RunConfig.from_dict(read_json(self.config_path))
+            config = RunConfig.from_dict(read_json(self.config_path))
+            validate(config)
+            return config
         except (ConfigError, TypeError) as exc:
             raise RunError(f"config.json of run {self.id} is not a valid config: {exc}") from exc
 
@@ -206,7 +216,7 @@ class Run:
             return []
         except OSError as exc:
             raise RunError(f"snapshots of run {self.id} cannot be listed ({exc.strerror})") from exc
-        return sorted(int(m.group(1)) for n in names if (m := SNAPSHOT_PATTERN.match(n)))
+        return sorted(int(m.group(1)) for n in names if (m := SNAPSHOT_PATTERN.fullmatch(n)))
 
     def snapshot_path(self, step: int, suffix: str = ".safetensors") -> Path:
         return self.snapshots_dir / f"step_{step:07d}{suffix}"
@@ -225,29 +235,38 @@ class Run:
 
 
 def create_run(runs_dir: Path, config: RunConfig, state: str = "queued", **fields: Any) -> Run:
-    """Make a new run directory holding config.json, status.json (with `fields`) and its lock file."""
+    """Make a new run directory holding config.json, status.json (with `fields`) and its lock
+    file. It is written under a hidden name (which listings skip) and renamed into place
+    whole: a launch that cannot be written (a full disk) leaves nothing behind."""
     runs_dir.mkdir(parents=True, exist_ok=True)
-    while True:
-        run = Run(runs_dir / new_run_id(config))
-        try:
-            run.path.mkdir()
-            break
-        except FileExistsError:
-            continue
-    run.lock_path.touch()
-    write_json_atomic(run.config_path, config.to_dict())
-    now = time.time()
-    write_json_atomic(run.status_path, {"state": state, "step": 0, "total_steps": config.schedule.steps,
-                                        "created": now, "updated": now, "elapsed_s": 0.0, **fields})
-    return run
+    scratch = Run(Path(tempfile.mkdtemp(prefix=CREATING, dir=runs_dir)))
+    try:
+        os.chmod(scratch.path, 0o755)  # as a run folder made by mkdir (mkdtemp makes it 0700)
+        scratch.lock_path.touch()
+        write_json_atomic(scratch.config_path, config.to_dict())
+        now = time.time()
+        write_json_atomic(scratch.status_path, {"state": state, "step": 0, "total_steps": config.schedule.steps,
+                                                "created": now, "updated": now, "elapsed_s": 0.0, **fields})
+        while True:
+            run = Run(runs_dir / new_run_id(config))
+            if not run.path.exists():  # ids carry the second and 16 random bits: a clash is rare
+                os.rename(scratch.path, run.path)
+                return run
+    except BaseException:
+        shutil.rmtree(scratch.path, ignore_errors=True)
+        raise
 
 
 def open_run(runs_dir: Path, run_id: str) -> Run:
-    """The run called `run_id`; RunError when the id is unsafe or no such run exists."""
+    """The run called `run_id` (in `runs_dir`, else a shipped demo run of that name); RunError
+    when the id is unsafe or no such run exists."""
     run = Run(runs_dir / check_run_id(run_id))
-    if not run.config_path.is_file():
-        raise RunError(f"no run {run_id!r} in {runs_dir}")
-    return run
+    if run.config_path.is_file():
+        return run
+    demo = Run(settings.demos_dir() / run_id) if settings.demos_dir() else None
+    if demo is not None and demo.is_demo and demo.config_path.is_file():
+        return demo
+    raise RunError(f"no run {run_id!r} in {runs_dir}")
 
 
 @dataclass
@@ -292,11 +311,25 @@ def check_layout(run: Run) -> None:
     run.evaluations()
 
 
-def list_runs(runs_dir: Path) -> list[RunSummary]:
-    """Every run in `runs_dir`, newest first; broken ones included with their error."""
-    if not runs_dir.is_dir():
+def run_folders(folder: Path) -> list[Run]:
+    """The runs of one folder (real folders with a run id for a name; hidden scratch skipped)."""
+    if not folder.is_dir():
         return []
-    runs = [Run(p) for p in runs_dir.iterdir()
-            if p.is_dir() and not p.is_symlink() and RUN_ID_PATTERN.match(p.name)]
-    summaries = [summarize(r) for r in runs]
+    return [Run(p) for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and RUN_ID_PATTERN.fullmatch(p.name)]
+
+
+def shipped_demos(runs_dir: Path) -> list[Run]:
+    """The demo runs that ship with GenLab ($GENLAB_DEMOS), shown read-only wherever the runs
+    folder is, so lessons have their evidence on a fresh class server; a run of the same id in
+    `runs_dir` wins."""
+    demos = settings.demos_dir()
+    if not demos or not demos.is_dir() or (runs_dir.is_dir() and demos.resolve() == runs_dir.resolve()):
+        return []
+    return [r for r in run_folders(demos) if r.is_demo and not (runs_dir / r.id).exists()]
+
+
+def list_runs(runs_dir: Path) -> list[RunSummary]:
+    """Every run in `runs_dir` and the shipped demos, newest first; broken ones included
+    with their error."""
+    summaries = [summarize(r) for r in run_folders(runs_dir) + shipped_demos(runs_dir)]
     return sorted(summaries, key=lambda s: s.status.get("created", 0), reverse=True)

@@ -141,6 +141,22 @@ class Lesson:
         """The runs "Train it yourself" launches."""
         return [make_config(variant, dataset, **overrides) for variant, dataset, overrides in self.train_yourself]
 
+    def launch_lines(self) -> list[str]:
+        """Each run "Train it yourself" launches, by the settings that set it apart from the
+        lesson's other runs: 'gan on grid, spectral norm, 5,000 steps'."""
+        runs = self.train_yourself
+        shared = {k for k in runs[0][2] if len(runs) > 1 and all(o.get(k) == runs[0][2][k] for _, _, o in runs)}
+        own = [[setting_words(k, v) for k, v in o.items() if k not in shared | {"steps", "name"}] for _, _, o in runs]
+        baseline = ["the baseline"] if any(own) else []  # the run the others change one setting of
+        return [", ".join([f"{variant} on {dataset}", *(words or baseline), f"{overrides['steps']:,} steps"])
+                for (variant, dataset, overrides), words in zip(runs, own)]
+
+
+def setting_words(name: str, value: Any) -> str:
+    """A setting as a lesson says it: 'spectral norm', 'weight decay 0.001', 'prior uniform'."""
+    words = {"lr_d": "discriminator learning rate", "r1_weight": "R1 weight"}.get(name, name.replace("_", " "))
+    return words if value is True else f"{words} {value:g}" if isinstance(value, float) else f"{words} {value}"
+
 
 # The regularisation lesson's GAN: small enough that its four demo runs fit the size budget;
 # a constant learning rate, so the R1 run does not take R1's own decayed toy schedule.

@@ -1,5 +1,5 @@
-"""How long training will take here: a step rate measured on this machine, and durations
-said the way people say them."""
+"""How long training will take here: a step rate measured on this machine (durations are
+said in words by genlab.views.overview.duration)."""
 
 from __future__ import annotations
 
@@ -25,15 +25,3 @@ def measure_step_rate(config: RunConfig, data: Dataset, device: torch.device, bu
             steps += 1
         float(next(iter(out.values())))  # wait for the device before reading the clock
         return steps / (time.perf_counter() - start)
-
-
-def duration(seconds: float) -> str:
-    """'45 s', '12 min', '3 h 20 min', '2.5 days'."""
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    if seconds < 3600:
-        return f"{round(seconds / 60)} min"
-    if seconds < 48 * 3600:
-        hours, minutes = divmod(round(seconds / 60), 60)
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{seconds / 86400:.1f} days"

@@ -36,6 +36,7 @@ from genlab.store.statefile import load_state, save_state
 from genlab.training.batches import BatchSampler
 from genlab.training.device import describe, pick_device
 from genlab.training.step_log import RunningMeans, non_finite
+from genlab.views.overview import duration
 from genlab.views.pictures import snapshot_png
 
 ProgressCallback = Callable[[int, int], None]
@@ -164,13 +165,17 @@ class Trainer:
     def __init__(self, run: Run, device: str | None = None, on_progress: ProgressCallback | None = None,
                  foreground: bool = True):
         self.run = run
-        self.config = run.config()
-        self.device_name = device or self.config.schedule.device
+        try:
+            self.config, self.broken = run.config(), None
+        except RunError as exc:  # ends the run failed with the reason, once it is this process's
+            self.config, self.broken = None, str(exc)
+        self.device_name = device or (self.config.schedule.device if self.config else "cpu")
         self.on_progress = on_progress
         self.foreground = foreground
         self.pid = os.getpid()
         self._stop = False
         self._saved_step = 0  # the step of the checkpoint on disk
+        self.time_limit_s: float | None = None  # training seconds a class allows this run (status.json)
 
     def request_stop(self) -> None:
         self._stop = True
@@ -185,6 +190,8 @@ class Trainer:
         except StateConflict as exc:
             self._note(f"not training: {exc}")
             return self.run.status()["state"]
+        if self.broken:
+            return self._end("failed", self.broken)
         try:
             self.device = pick_device(self.device_name)
             data = dataset_for(self.config)
@@ -224,6 +231,7 @@ class Trainer:
             take_over(self.run)
         with holding(self.run, ("starting",), (None, self.pid)) as held:
             new_lr = held.status.get("lr_on_resume")
+            self.time_limit_s = held.status.get("time_limit_s")
             held.update("running", started=time.time(), error=None, lr_on_resume=None, **this_process())
         trace("train", self.run.id)
         fault_point("claimed")
@@ -245,6 +253,9 @@ class Trainer:
             while state.step < sched.steps:
                 if self._stopping():
                     return self._stop_now(state)
+                if self._over_time_limit(state):
+                    return self._stop_now(state, f"stopped after {duration(self.time_limit_s)} of training, the "
+                                                 "limit of a student's run in this class; the teacher may resume it")
                 self._one_step(state)
                 if state.step % sched.log_every == 0 or state.step in snap_at:
                     bad = self._log_line(state, metrics)
@@ -340,16 +351,20 @@ class Trainer:
             save_state(self.run.checkpoint_path, state.state_dict())
         self._last_checkpoint, self._saved_step = time.perf_counter(), state.step
 
-    def _stop_now(self, state: TrainState) -> str:
-        """Save and end as cancelled; but a NaN since the last log line ends it as diverged,
-        keeping the last finite checkpoint."""
+    def _over_time_limit(self, state: TrainState) -> bool:
+        """Whether the run has trained for its time limit (a student's run in a class)."""
+        return self.time_limit_s is not None and state.elapsed + time.perf_counter() - self._clock >= self.time_limit_s
+
+    def _stop_now(self, state: TrainState, why: str | None = None) -> str:
+        """Save and end as cancelled (saying `why`, when given); but a NaN since the last log
+        line ends it as diverged, keeping the last finite checkpoint."""
         self._tick(state)
         bad = non_finite(state.log.means())
         if bad:
             return self._diverged(state, bad)
         self._checkpoint(state)
         self.run.stop_path.unlink(missing_ok=True)
-        return self._end("cancelled", step=state.step, elapsed_s=state.elapsed)
+        return self._end("cancelled", why, step=state.step, elapsed_s=state.elapsed)
 
     def _diverged(self, state: TrainState, bad: list[str]) -> str:
         return self._end("diverged", (

@@ -14,6 +14,18 @@ from genlab.store.runs import RunError, RunSummary
 from genlab.views.metric_info import number
 
 
+def duration(seconds: float) -> str:
+    """'45 s', '12 min', '3 h 20 min', '2.5 days'."""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    if seconds < 48 * 3600:
+        hours, minutes = divmod(round(seconds / 60), 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{seconds / 86400:.1f} days"
+
+
 @dataclass(frozen=True)
 class Progress:
     step: int
@@ -119,3 +131,18 @@ def experiment_points(rows: list[dict[str, Any]], variant: str, dataset: str, se
     return [{"x": SETTINGS[setting](row["config"]), "y": row[metric], "run": row["run"], "user": row["user"]}
             for row in rows
             if (row["model"], row["dataset"]) == (variant, dataset) and row[metric] is not None]
+
+
+def queue_notes(order: list[RunSummary], live: list[RunSummary], slots: int) -> dict[str, str]:
+    """What the Runs page says of each queued run (`order`: the queue in the order runs will
+    start): its place in the queue and, where the training runs' rates tell, about when a slot
+    frees for it: the k-th run in line gets the k-th slot to free up (a free slot now, else a
+    training run's time left), ignoring the time the runs ahead of it will train."""
+    free_at = sorted([0.0] * max(0, slots - len(live))
+                     + [p.left_s for s in live if (p := progress(s.status)).left_s is not None])
+    notes = {}
+    for k, s in enumerate(order):
+        when = ("starts when a slot frees" if k >= len(free_at) else "starts now" if free_at[k] == 0
+                else f"a slot frees in about {duration(free_at[k])}")
+        notes[s.run.id] = f"#{k + 1} in the queue; {when}"
+    return notes

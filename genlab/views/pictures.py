@@ -97,8 +97,9 @@ def png_bytes(array: np.ndarray) -> bytes:
 
 
 def gif_bytes(frames: list[Path], seconds_per_frame: float = 0.25) -> bytes:
-    """An animated GIF from PNG files, in order, looping forever."""
-    images = [Image.open(p).convert("RGB") for p in frames]
+    """An animated GIF from PNG files, in order, looping forever (a file that cannot be read,
+    missing or damaged, is left out)."""
+    images = [Image.open(io.BytesIO(png)).convert("RGB") for p in frames if (png := readable_png(p))]
     buf = io.BytesIO()
     images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
                    duration=int(seconds_per_frame * 1000), loop=0)
@@ -115,3 +116,15 @@ def grid_size(model: GenerativeModel) -> int:
 def snapshot_png(model: GenerativeModel, real: torch.Tensor | None = None) -> bytes:
     """The picture a snapshot carries: the model's fixed-noise batch (over `real` points, if given)."""
     return png_bytes(picture(model.sample(grid_size(model), GRID_SEED), real=real))
+
+
+def readable_png(path: Path) -> bytes | None:
+    """A picture file's bytes when PIL can decode the whole image, else None (a truncated or
+    damaged file, which a browser would show as a broken image or a page would fail on)."""
+    try:
+        data = path.read_bytes()
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return data
