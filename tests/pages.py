@@ -22,3 +22,13 @@ def open_page(page: str, prepare: Callable[[AppTest], None] | None = None, **par
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     return at
+
+
+def logged_in(page: str, name: str, password: str, **params: str) -> AppTest:
+    """The page in a class (GENLAB_CLASS set by the test), after logging in with the form."""
+    at = open_page(page, **params)
+    at.text_input(key="login-name").input(name)
+    at.text_input(key="login-password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at

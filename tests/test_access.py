@@ -11,6 +11,7 @@ from genlab import jobs
 from genlab.classroom.access import ACCESS_LOG, NotAllowed, OverQuota, User
 from genlab.jobs import actions
 from genlab.store.runs import create_run, list_runs
+from tests.pages import logged_in
 from tests.support import enrol, tiny_config
 
 AMY, BEN, TEACHER = User("amy"), User("ben"), User("ms-lee", teacher=True)
@@ -184,17 +185,6 @@ def class_server(runs_dir, monkeypatch):
 
     monkeypatch.setenv("GENLAB_CLASS", "1")
     return {name: roster.add(runs_dir, name, teacher=name == "ms-lee") for name in ("ms-lee", "amy", "ben")}
-
-
-def logged_in(page: str, name: str, password: str, **params):
-    from tests.pages import open_page
-
-    at = open_page(page, **params)
-    at.text_input(key="login-name").input(name)
-    at.text_input(key="login-password").input(password)
-    at.button[0].click().run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def test_a_class_server_shows_nothing_before_login_and_one_message_for_a_bad_one(class_server, runs_dir):

@@ -24,7 +24,7 @@ from genlab.store.locks import exclusive
 from genlab.store.runs import RunError, check_run_id, create_run, list_runs
 from genlab.teaching.lessons import LESSONS
 from genlab.training.trainer import Trainer
-from tests.pages import open_page
+from tests.pages import logged_in, open_page
 from tests.support import SHIPPED, enrol, force_status, texts, tiny_config, tiny_run
 
 AMY, BEN, TEACHER = User("amy"), User("ben"), User("ms-lee", teacher=True)
@@ -39,15 +39,6 @@ def class_mode(monkeypatch):
 def no_workers(monkeypatch):
     """Launched runs stay queued: these tests are about what is accepted, not training."""
     monkeypatch.setattr(actions, "schedule", lambda runs_dir: [])
-
-
-def log_in(page: str, name: str, password: str, **params):
-    at = open_page(page, **params)
-    at.text_input(key="login-name").input(name)
-    at.text_input(key="login-password").input(password)
-    at.button[0].click().run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
 
 
 def sessions(runs_dir) -> dict:
@@ -65,7 +56,7 @@ def test_logging_out_ends_the_session_on_the_server_whatever_the_browser_sent(ru
     """The cookie is set by the browser after the page connected, so a logout in the same tab
     never saw it: the session stayed valid for a school day."""
     password = roster.add(runs_dir, "amy")
-    at = log_in("home", "amy", password)
+    at = logged_in("home", "amy", password)
     assert at.title[0].value == "GenLab" and len(sessions(runs_dir)) == 1
     at.button(key="logout").click().run()
     assert sessions(runs_dir) == {} and on_login_form(at)
@@ -75,7 +66,7 @@ def test_logging_out_ends_the_session_on_the_server_whatever_the_browser_sent(ru
 def test_a_removed_student_can_do_nothing_from_a_tab_left_open(runs_dir):
     roster.add(runs_dir, "ms-lee", teacher=True)
     password = roster.add(runs_dir, "amy")
-    at = log_in("train", "amy", password)
+    at = logged_in("train", "amy", password)
     roster.remove(runs_dir, "amy")
     with pytest.raises(NotAllowed, match="amy is no longer on this class's roster"):
         jobs.launch(tiny_config(), runs_dir, user=AMY)  # what her open tab holds and would send
@@ -121,7 +112,7 @@ def test_the_class_page_shows_the_teacher_who_is_locked_out_with_an_unlock_butto
     for i in range(roster.MAX_FAILURES):
         with pytest.raises(roster.LoginRefused):
             roster.log_in(runs_dir, "amy", f"guess {i}", address="10.0.0.9")
-    at = log_in("class_view", "ms-lee", teacher_password)
+    at = logged_in("class_view", "ms-lee", teacher_password)
     assert any("name amy from 10.0.0.9" in w.value for w in at.warning)
     at.button(key="unlock-name amy from 10.0.0.9").click().run()
     assert not roster.locked_out(runs_dir) and not any("amy" in w.value for w in at.warning)
@@ -155,7 +146,7 @@ def test_a_full_disk_refuses_no_right_password(runs_dir, monkeypatch):
 def test_the_app_lets_a_student_in_for_the_tab_when_the_disk_is_full(runs_dir, monkeypatch):
     password = roster.add(runs_dir, "amy")
     monkeypatch.setenv("GENLAB_FAULTS", "write:.roster.json=enospc")
-    at = log_in("home", "amy", password)
+    at = logged_in("home", "amy", password)
     assert at.title[0].value == "GenLab" and not on_login_form(at)
     assert any("for this tab only" in w.value for w in at.sidebar.warning)
 
@@ -283,7 +274,7 @@ def test_a_lesson_launches_all_of_its_runs_or_none(runs_dir, monkeypatch):
 def test_the_lesson_page_says_each_runs_setting_and_launches_nothing_past_the_limit(runs_dir, monkeypatch):
     monkeypatch.setenv("GENLAB_MAX_RUNS_PER_USER", "2")
     password = roster.add(runs_dir, "amy")
-    at = log_in("lessons", "amy", password, lesson="regularisation")
+    at = logged_in("lessons", "amy", password, lesson="regularisation")
     caption = next(c.value for c in at.caption if c.value.startswith("Launches these runs"))
     for setting in ("the baseline", "weight decay 0.001", "spectral norm", "R1 weight 0.1"):
         assert f"gan on grid, {setting}, 5,000 steps" in caption
@@ -452,7 +443,7 @@ def test_a_student_cannot_launch_a_run_estimated_longer_than_the_class_allows(ru
     shared._step_rate.clear()
     monkeypatch.setenv("GENLAB_STUDENT_MAX_MINUTES", "1")
     password = roster.add(runs_dir, "amy")
-    at = log_in("train", "amy", password)
+    at = logged_in("train", "amy", password)
     at.selectbox(key="dataset").select("ring").run()  # 5,000 steps: about 8 min here
     assert any("about 8 min is longer than the 1 min a student's run may train in this class; try fewer steps "
                "(about 600 fit)" in e.value for e in at.error)

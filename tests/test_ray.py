@@ -17,7 +17,7 @@ from genlab.store.lifecycle import change
 from genlab.store.runs import list_runs
 from genlab.store.snapshots import load_model
 from tests.pages import open_page
-from tests.support import ray_cluster, state, steps_logged, tiny_config, wait_for
+from tests.support import enrol, ray_cluster, state, steps_logged, tiny_config, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray")]  # a Ray cluster; one at a time
 
@@ -114,6 +114,7 @@ def test_runs_that_ask_for_the_whole_cluster_take_turns_with_no_browser(runs_dir
 
 def test_ownership_and_the_run_limit_hold_on_ray(runs_dir, on_ray):
     amy, ben, teacher = User("amy"), User("ben"), User("ms-lee", teacher=True)
+    enrol(runs_dir, amy, ben, teacher)
     long = tiny_config(steps=200_000, log_every=100)
     first, second = jobs.launch(long, runs_dir, user=amy), jobs.launch(long, runs_dir, user=amy)
     with pytest.raises(OverQuota, match="amy already has 2 runs queued or training"):
