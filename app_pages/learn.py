@@ -19,8 +19,9 @@ def theory() -> None:
         st.markdown("A **generator** G turns noise z into data; a **discriminator** D learns to tell real "
                     "data from G's output, and G learns to fool it. Neither network ever computes how "
                     "likely a data point is.")
-        st.latex(r"\min_G \max_D\; \mathbb{E}_{x \sim p_\text{data}}[\log D(x)] + "
-                 r"\mathbb{E}_{z \sim p(z)}[\log(1 - D(G(z)))]")
+        # Long formulas on two lines: half a 1280 px page cut them off.
+        st.latex(r"\begin{aligned}\min_G \max_D\; &\mathbb{E}_{x \sim p_\text{data}}[\log D(x)] \\ "
+                 r"&+ \mathbb{E}_{z \sim p(z)}[\log(1 - D(G(z)))]\end{aligned}")
         st.markdown("Against the best D this is $2\\,\\mathrm{JS}(p_\\text{data} \\| p_G) - \\log 4$. In "
                     "practice G maximises $\\log D(G(z))$ instead (the **non-saturating** loss), which "
                     "gives strong gradients when D is winning:")
@@ -30,14 +31,14 @@ def theory() -> None:
         st.markdown("An **encoder** maps x to a Gaussian $q_\\phi(z|x)$ over codes; a **decoder** maps a "
                     "code back to a distribution $p_\\theta(x|z)$ over data. Training maximises the "
                     "evidence lower bound (ELBO) on $\\log p_\\theta(x)$:")
-        st.latex(r"\log p_\theta(x) \ge "
-                 r"\underbrace{\mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)]}_{\text{reconstruction}}"
-                 r" - \underbrace{\mathrm{KL}(q_\phi(z|x)\,\|\,p(z))}_{\text{KL}}")
+        st.latex(r"\begin{aligned}\log p_\theta(x) \ge\; "
+                 r"&\underbrace{\mathbb{E}_{q_\phi(z|x)}[\log p_\theta(x|z)]}_{\text{reconstruction}} \\ "
+                 r"&- \underbrace{\mathrm{KL}(q_\phi(z|x)\,\|\,p(z))}_{\text{KL}}\end{aligned}")
         st.markdown("The **reparameterisation trick** writes the sample as a function of the parameters, "
                     "so gradients flow through it; the KL to the prior $N(0, I)$ has a closed form:")
         st.latex(r"z = \mu_\phi(x) + \sigma_\phi(x) \odot \varepsilon,\quad \varepsilon \sim N(0, I)")
-        st.latex(r"\mathrm{KL}(q_\phi(z|x)\,\|\,N(0, I)) = \tfrac12 \textstyle\sum_j "
-                 r"(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2)")
+        st.latex(r"\begin{aligned}&\mathrm{KL}(q_\phi(z|x)\,\|\,N(0, I)) \\ &= \tfrac12 \textstyle\sum_j "
+                 r"(\mu_j^2 + \sigma_j^2 - 1 - \log \sigma_j^2)\end{aligned}")
 
     st.subheader("What follows in practice")
     st.markdown(
@@ -75,7 +76,8 @@ def evidence_section() -> None:
         st.caption(fid_line(vae))
 
     st.markdown("**Mode collapse made visible.** Which classes GenLab's evaluator sees in 2,000 "
-                "samples of each (a missing bar is a dropped mode):")
+                "samples of each. A class whose bar stays below its black mark (a quarter of its fair "
+                "share) counts as dropped; the title says how many are covered:")
     c1, c2 = st.columns(2)
     with c1:
         evidence.class_histogram(gan, "learn-hist-gan")
@@ -133,11 +135,12 @@ def two_gaussians() -> None:
     sd_q = c[3].slider("σ of q", 0.2, 3.0, 1.5, 0.1, key="kl-sq", bind="query-params")
     gp, gq = Gaussian(mu_p, sd_p), Gaussian(mu_q, sd_q)
     lo, hi = plot_range(gp, gq, width=12)
+    # The whole width: in a third of a 1280 px page the formula was cut off.
+    st.latex(r"\mathrm{KL}(p\|q) = \log\frac{\sigma_q}{\sigma_p} + "
+             r"\frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2} - \frac12")
     c1, c2 = st.columns([2, 1])
     c1.plotly_chart(gaussians_figure(gp, gq), key="kl-gauss")
     with c2:
-        st.latex(r"\mathrm{KL}(p\|q) = \log\frac{\sigma_q}{\sigma_p} + "
-                 r"\frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2} - \frac12")
         st.metric("KL(p‖q), closed form", f"{gaussian_kl(gp, gq):.4f}")
         st.metric("KL(p‖q), numerical", f"{kl_numeric(gp, gq, lo, hi):.4f}")
         st.metric("KL(q‖p), closed form", f"{gaussian_kl(gq, gp):.4f}",

@@ -17,7 +17,14 @@ from genlab.models import GenerativeModel
 from genlab.models.latent import walk_reach
 from genlab.store.evaluations import latest_evaluation
 from genlab.store.runs import Run, RunError, open_run
-from genlab.teaching.lessons import LESSONS, Finding, Lesson, regulariser_findings, truncation_findings
+from genlab.teaching.lessons import (
+    LESSONS,
+    Finding,
+    Lesson,
+    prototype_findings,
+    regulariser_findings,
+    truncation_findings,
+)
 from genlab.views.figures import kl_per_dim_figure, runs_curve_figure, truncation_figure
 
 TRUNCATIONS = [None, 2.0, 1.5, 1.0, 0.75, 0.5, 0.25]
@@ -117,31 +124,18 @@ def cached_prototype_scores(dataset_key: str, _data: Dataset) -> dict:
 
 
 def prototype_block(lesson: Lesson, runs: dict[str, Run]) -> None:
-    """IS against FID on a pretend model that draws one test image per class, beside the GAN."""
-    gan = runs["GAN"]
-    data = run_dataset(gan)
+    """IS against FID on a pretend model that draws one test image per class, judged beside
+    every run the lesson shows."""
+    data = run_dataset(next(iter(runs.values())))
     scores = cached_prototype_scores(data.name, data)
-    e = latest_evaluation(gan) or {}
-    st.markdown("#### A collapsed model that fools the Inception Score")
+    st.markdown("#### A collapsed model and the two scores")
     show(data.x_test[scores["test_indices"]], caption="the pretend model's whole repertoire: one test image "
          "of each class", nrow=len(scores["test_indices"]), role="real")
-    is_gan, fid_gan = e.get("inception_score"), e.get("fid")
-    st.markdown(
-        f"Inception Score: **{scores['inception_score']:.2f}** for the pretend model"
-        + (f", {is_gan:.2f} for {gan.id}" if is_gan is not None else "")
-        + f", {scores['inception_score_real']:.2f} for the real test images. "
-        f"FID: **{scores['fid']:.1f}** for the pretend model" + (f", {fid_gan:.1f} for {gan.id}" if fid_gan else "")
-        + ". " + prototype_verdict(scores, is_gan, fid_gan))
-
-
-def prototype_verdict(scores: dict, is_gan: float | None, fid_gan: float | None) -> str:
-    """What the numbers beside it say, in words, from the numbers."""
-    if is_gan is None or fid_gan is None:
-        return "Evaluate the GAN to compare."
-    by_is = "higher than" if scores["inception_score"] > is_gan else "lower than"
-    by_fid = "far worse than" if scores["fid"] > fid_gan else "better than"
-    return (f"By IS the ten images score {by_is} the GAN; by FID they are {by_fid} it: FID compares the "
-            f"samples' spread with the test data's, so it sees that ten images are not a model of the data.")
+    found = prototype_findings(scores, {role: e for role, run in runs.items() if (e := latest_evaluation(run))})
+    if found:
+        say(found)
+    else:
+        st.caption("Evaluate the runs to compare them with the pretend model.")
 
 
 def walk_block(lesson: Lesson, runs: dict[str, Run]) -> None:

@@ -316,3 +316,27 @@ def test_a_point_of_the_class_experiment_opens_its_run(demo_server):
         box = point.bounding_box()  # Plotly's drag layer lies over the points: click where one is
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_url(re.compile(r".*/runs\?run=demo-(beta4-)?vae-fashion"), timeout=30_000)
+
+
+FORMULA_CUT = """e => {
+  // Whether the formula or any box around it, up to its element, hides part of it.
+  for (let n = e; n && !(n.dataset && n.dataset.testid === 'stElementContainer'); n = n.parentElement) {
+    if (n.scrollWidth > n.clientWidth + 4) return true;  // a few px: sub-pixel overhang of aligned lines
+  }
+  return e.getBoundingClientRect().right > document.documentElement.clientWidth;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 1400])
+def test_every_formula_on_learn_is_whole_on_a_laptop_screen(demo_server, width):
+    """#25: the closed-form KL of two Gaussians was cut off at 1280 and 1400 px wide (and, at
+    1280, the VAE's KL in its half of the page)."""
+    from playwright.sync_api import expect
+
+    with chromium_page(width=width, height=900) as page:
+        page.goto(f"{demo_server}/learn")
+        expect(page.get_by_text("KL(q‖p), closed form")).to_be_attached(timeout=60_000)  # the page's end
+        formulas = page.locator(".katex-display")
+        assert formulas.count() >= 6
+        cut = [f.inner_text()[:40] for f in formulas.all() if f.evaluate(FORMULA_CUT)]
+        assert cut == []

@@ -69,6 +69,24 @@ def test_walks_leave_each_priors_typical_set_in_their_own_way():
     assert uniform["lerp"]["outside_cube"] == 0.0 < uniform["slerp"]["outside_cube"]
 
 
+def test_the_truncation_chart_marks_the_chosen_threshold_at_its_value_and_plots_the_whole_prior():
+    """The marker sat at the chosen threshold's index (at "none" on x = 0, which reads as full
+    truncation) and the whole prior's point was not drawn."""
+    from genlab.views.figures import truncation_figure
+
+    rows = [{"truncation": t, "precision": p, "recall": r, "fid": 1.0}
+            for t, p, r in [(None, 0.80, 0.87), (2.0, 0.82, 0.80), (1.0, 0.85, 0.60), (0.25, 0.90, 0.20)]]
+    for chosen, x in [(None, 3.0), (0.25, 0.25), (1.0, 1.0), (2.0, 2.0)]:
+        fig = truncation_figure(rows, chosen)
+        [marker] = fig.layout.shapes
+        assert marker.x0 == marker.x1 == x, chosen
+    lines = {t.name: t for t in fig.data}
+    assert list(lines["precision"].x) == [0.25, 1.0, 2.0] and list(lines["recall"].y) == [0.20, 0.60, 0.80]
+    assert list(lines["precision, whole prior"].x) == [3.0] and list(lines["precision, whole prior"].y) == [0.80]
+    assert list(lines["recall, whole prior"].y) == [0.87]
+    assert fig.layout.xaxis.range[0] == 0 and list(fig.layout.xaxis.ticktext) == ["0.25", "1", "2", "none"]
+
+
 def test_truncation_findings_say_what_the_numbers_say():
     from genlab.teaching.lessons import truncation_findings
 
@@ -76,7 +94,7 @@ def test_truncation_findings_say_what_the_numbers_say():
              {"truncation": 1.0, "precision": 0.7, "recall": 0.4},
              {"truncation": 0.5, "precision": 0.8, "recall": 0.3}]
     precision, recall = truncation_findings(sweep)
-    assert precision.as_expected and "0.600 with the whole prior, 0.800 truncated at 0.5. It rose" in precision.text
+    assert precision.as_expected and "0.6 with the whole prior, 0.8 truncated at 0.5. It rose" in precision.text
     assert recall.as_expected and "It fell" in recall.text
     sweep[2]["recall"] = 0.9
     assert not truncation_findings(sweep)[1].as_expected and "against" in truncation_findings(sweep)[1].text
@@ -126,3 +144,50 @@ def test_regulariser_findings_say_what_the_numbers_say():
     assert texts[0].startswith("spectral norm: 25 of 25 modes captured, none: 20")
     assert "Smaller, as expected" in texts[1]
     assert "Fewer" in texts[2] and len(found) == 3  # no slope claim for weight decay
+
+
+def test_the_prototype_verdict_is_judged_against_every_run_shown():
+    """The GAN-vs-VAE lesson said 'FID is not fooled' by ten prototypes while their FID (41.0)
+    beat the VAE's (82.4) shown just above: the verdict compared them with the GAN alone."""
+    from genlab.teaching.lessons import prototype_findings
+
+    scores = {"inception_score": 7.9, "inception_score_real": 6.1, "fid": 41.0}
+    runs = {"GAN": {"inception_score": 4.1, "fid": 18.1}, "VAE": {"inception_score": 3.2, "fid": 82.4}}
+    by_is, by_fid = prototype_findings(scores, runs)
+    assert by_is.as_expected and "IS prefers ten images to the GAN and the VAE" in by_is.text
+    assert not by_fid.as_expected and "above the VAE" in by_fid.text and "41.0 for the pretend model" in by_fid.text
+    runs["VAE"]["fid"] = 30.0
+    assert prototype_findings(scores, runs)[1].as_expected  # below every run shown: not fooled, here
+    assert prototype_findings(scores, {}) == []
+
+
+def test_the_class_histogram_marks_what_each_class_needs_to_count_as_covered():
+    """Learn said "a missing bar is a dropped mode" beside "9 of 10 classes" and ten bars: the
+    dropped class had a short bar, not none. The figure now marks each class's threshold, and
+    the bars under their marks are the classes not covered."""
+    from genlab.metrics.modes import class_histogram
+    from genlab.views.figures import histogram_figure
+    from genlab.views.metric_info import covered_line
+
+    real = torch.arange(10).repeat_interleave(100)  # ten balanced classes
+    predicted = torch.cat([torch.arange(9).repeat_interleave(110), torch.full((10,), 9)])  # class 9: 10 of 1,000
+    entry = class_histogram(predicted, real, 10)
+    assert entry["classes_covered"] == 9 and entry["histogram"][9] == 10  # a bar, but not covered
+    marks = covered_line(entry)
+    assert marks == pytest.approx([25.0] * 10)  # a quarter of a fair share of 1,000 samples
+    bars, needed = histogram_figure(entry["histogram"], None, "t", marks).data
+    below = [i for i, (count, need) in enumerate(zip(bars.y, needed.y)) if count < need]
+    assert below == [9] and len(bars.y) - len(below) == entry["classes_covered"]
+    assert covered_line({"histogram": [5, 5]}) == [1.25, 1.25]  # an older evaluation: equal shares
+
+
+def test_the_kl_widget_says_one_mode_when_p_has_one():
+    """At distance 0 it said "forward KL = -0.000: q covers both modes"."""
+    from genlab.teaching.figures import kl_fits_figure
+    from genlab.teaching.kl import Mixture, fit_forward, fit_reverse
+
+    for separation, words in [(0.0, "p has one mode, and q fits it"), (4.0, "q covers both modes")]:
+        p = Mixture.symmetric(separation, 0.5, 0.5)
+        titles = [a.text for a in kl_fits_figure(p, fit_forward(p), fit_reverse(p)).layout.annotations]
+        assert words in titles[0] and "-0.000" not in " ".join(titles)
+    assert Mixture.symmetric(0.9, 0.5).mode_count() == 1 and Mixture.symmetric(1.2, 0.5).mode_count() == 2

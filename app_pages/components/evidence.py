@@ -12,7 +12,7 @@ from genlab.models.latent import farthest_seed, interpolate
 from genlab.store.evaluations import latest_evaluation
 from genlab.store.runs import Run
 from genlab.views.figures import histogram_figure
-from genlab.views.metric_info import metric_rows
+from genlab.views.metric_info import covered_line, metric_rows
 
 
 def samples(run: Run, seed: int, n: int = 36, caption: str | None = None) -> None:
@@ -58,7 +58,7 @@ def class_histogram(run: Run, key: str) -> None:
         return
     st.plotly_chart(histogram_figure(e["histogram"], e.get("classes"),
                                      f"{run.id}: {e['classes_covered']} of {e['classes_total']} classes, "
-                                     f"KL to real {e['kl_to_real']:.3f}"), key=key)
+                                     f"KL to real {e['kl_to_real']:.3f}", covered_line(e)), key=key)
 
 
 def mode_figure(run: Run, key: str) -> None:

@@ -10,7 +10,7 @@ from genlab.metrics.evaluate import nearest_training_images
 from genlab.metrics.memorisation import verdict
 from genlab.store.runs import Run
 from genlab.views.figures import histogram_figure, metric_history_figure
-from genlab.views.metric_info import metric_rows
+from genlab.views.metric_info import covered_line, metric_rows
 
 
 def show_evaluation(run: Run, key: str) -> None:
@@ -29,7 +29,8 @@ def show_evaluation(run: Run, key: str) -> None:
         show_memorisation(run, latest, key)
     if "histogram" in latest:
         st.plotly_chart(histogram_figure(latest["histogram"], latest.get("classes"),
-                                         "Generated samples per class (evaluator's guess)"), key=f"hist-{key}")
+                                         "Generated samples per class (evaluator's guess)", covered_line(latest)),
+                        key=f"hist-{key}")
     elif "per_mode" in latest:
         st.plotly_chart(histogram_figure(latest["per_mode"], None, "High-quality samples per mode"),
                         key=f"modes-{key}")

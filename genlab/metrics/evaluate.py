@@ -23,9 +23,11 @@ PRDC_MAX = 2000  # k-NN metrics are quadratic in the sample count
 
 
 @torch.no_grad()
-def generate_many(model: GenerativeModel, n: int, seed: int, batch: int = 1000) -> torch.Tensor:
-    """n samples in batches; a conditional model's labels cycle through the classes."""
-    parts = [model.sample(min(batch, n - i), seed + i) for i in range(0, n, batch)]
+def generate_many(model: GenerativeModel, n: int, seed: int, batch: int = 1000,
+                  truncation: float | None = None) -> torch.Tensor:
+    """n samples in batches (truncated at `truncation`, when given); a conditional model's
+    labels cycle through the classes."""
+    parts = [model.sample(min(batch, n - i), seed + i, truncation=truncation) for i in range(0, n, batch)]
     return torch.cat(parts)
 
 
@@ -104,16 +106,17 @@ def nearest_training_images(model: GenerativeModel, data: Dataset, n: int = 8, r
 
 @torch.no_grad()
 def truncation_sweep(model: GenerativeModel, data: Dataset, thresholds: list[float | None],
-                     n: int = 1000) -> list[dict[str, float | None]]:
+                     n: int = 2000) -> list[dict[str, float | None]]:
     """Precision, recall and FID of the model's samples truncated at each threshold (None:
-    the whole prior), in the evaluator's features, against n test images."""
+    the whole prior), in the evaluator's features, against n test images. The samples, test
+    images and k are `evaluate_model`'s, so the whole prior's numbers are the run's
+    evaluation's (at its default n): a lesson's table and its sweep agree."""
     evaluator, _ = load_or_train(data, model.device)  # on the model's device; the model is not moved
     f_test = evaluator.embed(data.x_test[:n].to(model.device))[0].cpu()
     rows = []
     for t in thresholds:
-        fake = torch.cat([model.sample(min(500, n - i), SAMPLE_SEED + i, truncation=t) for i in range(0, n, 500)])
-        f_fake = evaluator.embed(fake)[0].cpu()
-        scores = prdc(f_test, f_fake, k=5)
+        f_fake = evaluator.embed(generate_many(model, n, SAMPLE_SEED, truncation=t))[0].cpu()
+        scores = prdc(f_test[:PRDC_MAX], f_fake[:PRDC_MAX], k=5)
         rows.append({"truncation": t, "precision": scores["precision"], "recall": scores["recall"],
                      "fid": fid(f_test, f_fake)})
     return rows

@@ -32,4 +32,4 @@ def class_histogram(predicted: torch.Tensor, real_labels: torch.Tensor, n_classe
     # A class counts as covered when it gets at least a quarter of its fair share.
     covered = int((p >= 0.25 * q).sum())
     return {"histogram": fake_counts.long().tolist(), "classes_covered": covered, "classes_total": n_classes,
-            "kl_to_real": kl}
+            "kl_to_real": kl, "real_share": [round(x, 6) for x in q.tolist()]}

@@ -19,9 +19,15 @@ def kl_fits_figure(p: Mixture, forward: Gaussian, reverse: Gaussian) -> go.Figur
     """p with its forward-KL and reverse-KL Gaussian fits, side by side, each titled with its KL."""
     lo, hi = plot_range(p, forward, reverse, width=4)
     x = np.linspace(lo, hi, 600)
-    forward_kl = kl_numeric(p, forward, *plot_range(p, forward, width=12))
-    titles = (f"forward KL(p‖q) = {forward_kl:.3f}: q covers both modes",
-              f"reverse KL(q‖p) = {reverse_kl(reverse, p):.3f}: q picks one mode")
+    # A KL is never negative: what the numerical integral gives below 0 is rounding.
+    forward_kl = max(0.0, kl_numeric(p, forward, *plot_range(p, forward, width=12)))
+    backward_kl = max(0.0, reverse_kl(reverse, p))
+    if p.mode_count() > 1:
+        titles = (f"forward KL(p‖q) = {forward_kl:.3f}: q covers both modes",
+                  f"reverse KL(q‖p) = {backward_kl:.3f}: q picks one mode")
+    else:
+        titles = (f"forward KL(p‖q) = {forward_kl:.3f}: p has one mode, and q fits it",
+                  f"reverse KL(q‖p) = {backward_kl:.3f}: p has one mode, and q fits it")
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=titles)
     for col, (q, name) in enumerate([(forward, "fit by forward KL"), (reverse, "fit by reverse KL")], start=1):
         fig.add_trace(go.Scatter(x=x, y=p.pdf(x), fill="tozeroy", name="p (two modes)", line=dict(color=palette.REAL),

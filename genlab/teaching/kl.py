@@ -56,6 +56,12 @@ class Mixture:
     def pdf(self, x: np.ndarray) -> np.ndarray:
         return np.exp(self.log_pdf(x))
 
+    def mode_count(self) -> int:
+        """How many peaks p has: two Gaussians closer than about two widths merge into one."""
+        lo, hi = min(self.m1, self.m2) - 4 * self.std, max(self.m1, self.m2) + 4 * self.std
+        y = self.pdf(np.linspace(lo, hi, 4001))
+        return int(((y[1:-1] > y[:-2]) & (y[1:-1] >= y[2:])).sum())
+
 
 def gaussian_kl(p: Gaussian, q: Gaussian) -> float:
     """Closed form: KL(N(m1, s1^2) || N(m2, s2^2)) = log(s2/s1) + (s1^2 + (m1 - m2)^2) / (2 s2^2) - 1/2."""

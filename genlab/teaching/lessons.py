@@ -44,7 +44,8 @@ def truncation_findings(sweep: list[dict[str, Any]]) -> list[Finding]:
                                   ("recall", "fell", "the rarer images need the codes far from the mode")):
         before, after = whole[metric], tight[metric]
         went = "rose" if after > before else "fell" if after < before else "stayed"
-        text = (f"{metric.capitalize()}: {before:.3f} with the whole prior, {after:.3f} truncated at "
+        # printed as every table prints a metric (metric_info.shown): the same number, the same digits
+        text = (f"{metric.capitalize()}: {before:.4g} with the whole prior, {after:.4g} truncated at "
                 f"{tight['truncation']:g}. It {went}")
         findings.append(Finding(f"{text}, as the truncation trick promises: {why}." if went == expected else
                                 f"{text}, against what the truncation trick promises ({why}).", went == expected))
@@ -91,6 +92,37 @@ def regulariser_findings(evaluations: dict[str, dict[str, Any]], logs: dict[str,
                 + (f"Smaller, as expected: {SLOPE_BOUNDED[role]}." if smaller else
                    f"Not smaller, against the textbook ({SLOPE_BOUNDED[role]})."), smaller))
     return found
+
+
+def prototype_findings(scores: dict[str, Any], evaluations: dict[str, dict[str, Any]]) -> list[Finding]:
+    """What a pretend model of one prototype image per class shows beside every run the
+    lesson shows (`evaluations`, by role): whether the Inception Score prefers it to each run,
+    and whether FID ranks it below each run. The textbook's claim, that FID is not fooled,
+    holds here only if FID ranks it below every run shown."""
+    shown = {role: e for role, e in evaluations.items() if "fid" in e and "inception_score" in e}
+    if not shown:
+        return []
+    fooled_is = [role for role, e in shown.items() if scores["inception_score"] > e["inception_score"]]
+    is_text = (f"Inception Score: {scores['inception_score']:.2f} for the pretend model, "
+               + ", ".join(f"{e['inception_score']:.2f} for the {role}" for role, e in shown.items())
+               + f" ({scores['inception_score_real']:.2f} for the real test images).")
+    findings = [Finding(is_text + (f" IS prefers ten images to the {' and the '.join(fooled_is)}: it rewards sharp, "
+                                   "spread-out classes and is blind to variety within a class." if fooled_is else
+                                   " IS is not fooled here: every run scores higher."), bool(fooled_is))]
+    beaten = [role for role, e in shown.items() if scores["fid"] < e["fid"]]
+    fid_text = (f"FID: {scores['fid']:.1f} for the pretend model, "
+                + ", ".join(f"{e['fid']:.1f} for the {role}" for role, e in shown.items()) + ".")
+    if not beaten:
+        findings.append(Finding(fid_text + " FID ranks the ten images below every run shown: it compares the "
+                                "samples' spread with the test data's, so it sees that ten images are not a model "
+                                "of the data.", True))
+    else:
+        findings.append(Finding(fid_text + f" FID ranks the ten images above the {' and the '.join(beaten)}, "
+                                "against the textbook's claim that FID is not fooled: ten sharp real images sit "
+                                "closer to the test data's features than a blurrier model's whole spread. No single "
+                                "number is a complete judge; read FID beside recall and the samples themselves.",
+                                False))
+    return findings
 
 
 def judge(claim: Claim, evaluations: dict[str, dict[str, Any]]) -> Finding | None:
@@ -229,7 +261,7 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
          "The Inception Score, here computed with GenLab's evaluator instead of Inception, asks only "
          "whether each sample is one clear class and whether the classes are spread. It never looks at "
          "real data: a model that draws one sharp prototype per class scores near the ceiling. The "
-         "block at the bottom measures that on such a pretend model; FID is not fooled."],
+         "block at the bottom measures that on such a pretend model, and asks FID too."],
         {"GAN": "demo-dcgan-fashion", "VAE": "demo-vae-fashion"},
         [("dcgan", "fashion-mnist", dict(steps=1000, latent_dim=32, name="lesson-dcgan")),
          ("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, name="lesson-conv-vae"))],

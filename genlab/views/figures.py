@@ -7,6 +7,8 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from genlab.views import palette
+
 
 def ema(values: list[float], alpha: float) -> list[float]:
     """Exponential moving average with bias correction (as in Adam):
@@ -90,27 +92,50 @@ def metric_history_figure(evaluations: list[dict], keys: list[str], title: str =
     return fig
 
 
-def histogram_figure(counts: list[int], names: list[str] | None, title: str) -> go.Figure:
-    """Bars of how many generated samples fall in each class or mode."""
+def histogram_figure(counts: list[int], names: list[str] | None, title: str,
+                     covered_at: list[float] | None = None) -> go.Figure:
+    """Bars of how many generated samples fall in each class or mode; with `covered_at`, a
+    mark on each bar at the count that class needs to count as covered."""
     labels = names if names and len(names) == len(counts) else [str(i) for i in range(len(counts))]
-    fig = go.Figure(go.Bar(x=labels, y=counts))
+    fig = go.Figure(go.Bar(x=labels, y=counts, name="samples", showlegend=False))
+    if covered_at is not None:
+        fig.add_trace(go.Scatter(x=labels, y=covered_at, mode="markers", name="needed to count as covered",
+                                 marker=dict(symbol="line-ew-open", size=28, color="black", line=dict(width=2))))
+        fig.update_layout(legend=dict(orientation="h", y=-0.25))
     fig.update_layout(title=title, height=280, margin=dict(l=10, r=10, t=40, b=10), yaxis_title="samples")
     return fig
 
 
+WHOLE_PRIOR_AT = 1.5  # where the untruncated prior sits on the truncation chart, past the largest t, as a factor
+
+
+def truncation_x(t: float | None, thresholds: list[float]) -> float:
+    """Where a threshold sits on the truncation chart's x axis: its value; the whole prior
+    (None) past the largest threshold."""
+    return t if t is not None else max(thresholds) * WHOLE_PRIOR_AT
+
+
 def truncation_figure(rows: list[dict], chosen: float | None = None) -> go.Figure:
-    """Precision and recall of samples against the truncation threshold (None: the whole
-    prior, drawn at the right), with the threshold shown marked."""
-    labels = [("none" if r["truncation"] is None else f"{r['truncation']:g}") for r in rows]
+    """Precision and recall of samples against the truncation threshold t, on a value axis
+    (t = 0 would be no variety at all): the truncated thresholds as lines, the whole prior as
+    its own points at the right ("none"), and the threshold shown marked where its value is."""
+    cut = sorted((r for r in rows if r["truncation"] is not None), key=lambda r: r["truncation"])
+    whole = next((r for r in rows if r["truncation"] is None), None)
+    thresholds = [r["truncation"] for r in cut]
     fig = go.Figure()
-    for key in ("precision", "recall"):
-        fig.add_trace(go.Scatter(x=labels, y=[r[key] for r in rows], mode="lines+markers", name=key))
-    mark = "none" if chosen is None else f"{chosen:g}"
-    if mark in labels:
-        fig.add_vline(x=labels.index(mark), line_dash="dot", line_color="grey")
+    for key, colour in (("precision", palette.REAL), ("recall", palette.GENERATED)):
+        fig.add_trace(go.Scatter(x=thresholds, y=[r[key] for r in cut], mode="lines+markers", name=key,
+                                 line=dict(color=colour)))
+        if whole is not None:
+            fig.add_trace(go.Scatter(x=[truncation_x(None, thresholds)], y=[whole[key]], mode="markers",
+                                     name=f"{key}, whole prior", marker=dict(color=colour, size=11, symbol="diamond")))
+    ticks = thresholds + ([truncation_x(None, thresholds)] if whole is not None else [])
+    fig.add_vline(x=truncation_x(chosen, thresholds), line_dash="dot", line_color="grey")
     fig.update_layout(title="Truncation: quality (precision) against variety (recall)", height=320,
-                      xaxis_title="truncation threshold |z| <= t", yaxis_range=[0, 1],
-                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3))
+                      xaxis=dict(title="truncation threshold |z| <= t", tickvals=ticks,
+                                 ticktext=[f"{t:g}" for t in thresholds] + (["none"] if whole is not None else []),
+                                 range=[0, max(ticks) * 1.08]),
+                      yaxis_range=[0, 1], margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.3))
     return fig
 
 

@@ -91,6 +91,17 @@ def shown(entry: dict[str, Any], key: str) -> str:
     return f"{value:.4g}"
 
 
+def covered_line(entry: dict[str, Any]) -> list[float] | None:
+    """For a class histogram: the count each class needs to be "covered" (a quarter of its
+    fair share, as metrics.modes.class_histogram counts it), from the real classes' shares
+    (evaluations before they were recorded: equal shares, as Fashion-MNIST's test set has)."""
+    counts = entry.get("histogram")
+    if not counts:
+        return None
+    shares = entry.get("real_share") or [1 / len(counts)] * len(counts)
+    return [0.25 * share * sum(counts) for share in shares]
+
+
 def best_first(key: str) -> bool:
     """Whether a list sorted by this metric puts its largest number first (the better end)."""
     return METRICS[key].better != "lower"
