@@ -87,9 +87,14 @@ def page() -> None:
         pick = seeds()
 
     models = {"GAN": (gan_run, *model_at(gan_run)), "VAE": (vae_run, *model_at(vae_run))}
-    same_z = models["GAN"][1].latent_dim == models["VAE"][1].latent_dim
-    st.caption("Same latent size: both decode exactly the same z." if same_z else
-               "Different latent sizes: both decode z drawn from the same seeds, but the codes differ.")
+    datasets = [run.config().data.name for run in (gan_run, vae_run)]
+    if datasets[0] != datasets[1]:
+        st.warning(f"These runs trained on different data ({datasets[0]} and {datasets[1]}): their samples and "
+                   "numbers do not compare like for like. Pick two runs on the same data.")
+    elif models["GAN"][1].latent_dim == models["VAE"][1].latent_dim:
+        st.caption("Same latent size: both decode exactly the same z.")
+    else:
+        st.caption("Different latent sizes: both decode z drawn from the same seeds, but the codes differ.")
 
     for col, (name, (run, model, step)) in zip(st.columns(2), models.items()):
         with col, torch.no_grad():

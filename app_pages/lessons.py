@@ -145,7 +145,7 @@ def walk_block(lesson: Lesson, runs: dict[str, Run]) -> None:
     for role, run in runs.items():
         model = run.config().model
         for walk, numbers in walk_reach(model.prior, model.latent_dim).items():
-            rows.append({"prior": f"{model.prior} ({role})", "walk": walk,
+            rows.append({"run": role, "prior": model.prior, "walk": walk,
                          "midpoint norm / endpoint norm": round(numbers["midpoint_norm"], 3),
                          "share of coordinates outside [-1, 1]": f"{numbers['outside_cube']:.1%}"})
     st.dataframe(rows, hide_index=True)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from app_pages.components.login import current_user
 from app_pages.components.metrics_view import show_evaluation
-from app_pages.components.shared import guard, picture_file, runs_dir, runs_listing
+from app_pages.components.shared import guard, picture_file, runs_dir, runs_listing, url_select
 from genlab import jobs
 from genlab.classroom.access import may_change, owner_of
 from genlab.config import ConfigError
@@ -163,7 +163,7 @@ def page() -> None:
     ids = [s.run.id for s in runs_listing()]
     if not ids:
         return
-    chosen = st.selectbox("Run", ids, key="run", bind="query-params")
+    chosen = url_select("Run", ids, "run")
     try:
         run = open_run(runs_dir(), chosen)
         run.config()

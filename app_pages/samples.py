@@ -64,8 +64,7 @@ def run_column(run: Run, run_steps: list[int], view: View, summaries: list[RunSu
     except (RunError, OSError) as exc:
         st.error(f"Snapshot {step} cannot be shown: {exc}")
     if st.button("GIF of training", key=f"gif-{run.id}"):
-        frames = [run.snapshot_path(s, ".png") for s in run_steps]
-        gif = gif_bytes([f for f in frames if f.exists()])
+        gif = gif_bytes([(run.snapshot_path(s, ".png"), f"{run.id}, step {s:,}") for s in run_steps])
         st.image(gif, caption="snapshots in order")
         st.download_button("Download GIF", gif, file_name=f"{run.id}.gif", mime="image/gif", key=f"dl-gif-{run.id}")
 

@@ -17,6 +17,7 @@ from app_pages.components.shared import (
     estimated_step_rate,
     guard,
     runs_dir,
+    show,
     upload_content_id,
     uploaded_dataset,
 )
@@ -72,6 +73,10 @@ def choose_upload() -> Source | None:
     content = upload_content_id(upload.file_id, upload.getvalue())
     data = uploaded_dataset(upload.file_id, upload.getvalue(), upload.name, image_size, color)
     st.caption(folder_note(data.info()))
+    preview = data.x_train[:16]
+    show(preview, nrow=8, width=480, role="real",
+         caption=f"What the model will see: {len(preview)} of the {len(data.x_train)} training images, decoded at "
+                 f"{image_size} px in {color} (transparency over white)")
     return Source("folder", data, str(upload_path(content, upload.name, current_user())), image_size, color, upload)
 
 

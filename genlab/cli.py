@@ -37,7 +37,7 @@ from genlab.store.snapshots import load_model
 from genlab.training.device import CHOICES as DEVICES
 from genlab.training.device import pick_device
 from genlab.training.trainer import Trainer, check_config, dataset_for
-from genlab.views.metric_info import METRICS, number
+from genlab.views.metric_info import METRICS, number, shown
 from genlab.views.pictures import picture, save_png
 
 EXIT_CODES = {"completed": 0, "cancelled": 130}
@@ -302,10 +302,11 @@ def check_out(out: Path) -> None:
         raise ConfigError(f"--out {out} cannot be written: {folder} is not a writable folder")
 
 
-def _write_picture(args: argparse.Namespace, samples: torch.Tensor, nrow: int, role: str = "generated") -> int:
+def _write_picture(args: argparse.Namespace, samples: torch.Tensor, nrow: int, role: str = "generated",
+                   real: torch.Tensor | None = None) -> int:
     try:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        save_png(picture(samples, nrow=nrow, role=role), args.out)
+        save_png(picture(samples, nrow=nrow, role=role, real=real), args.out)
     except OSError as exc:
         raise ConfigError(f"--out {args.out} cannot be written: {exc.strerror}") from exc
     print(args.out)
@@ -327,14 +328,16 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     check_seed(args.seed_a, "--seed-a")
     check_seed(args.seed_b, "--seed-b")
     check_out(args.out)
-    model, _ = load_model(open_run(runs_dir(args), args.run), args.step)
+    run = open_run(runs_dir(args), args.run)
+    model, _ = load_model(run, args.step)
     if model.n_classes and not 0 <= args.label < model.n_classes:
         raise ConfigError(f"--label must be between 0 and {model.n_classes - 1}, not {args.label}")
     z = interpolate(model.codes(1, args.seed_a), model.codes(1, args.seed_b), args.steps, args.slerp)
     labels = torch.full((args.steps,), args.label) if model.n_classes else None
     with torch.no_grad():
         images = model.generate(z, labels)
-    return _write_picture(args, images, nrow=args.steps, role="walk")
+    real = None if model.is_image else dataset_for(run.config()).x_test[:2000]  # ten dots alone read as blank
+    return _write_picture(args, images, nrow=args.steps, role="walk", real=real)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -351,7 +354,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(f"feature space: {result['feature_space']}")
     for key, metric in METRICS.items():
         if isinstance(number(result, key), (int, float)):
-            print(f"{key:20} {number(result, key):12.4f}  {metric.meaning}")
+            print(f"{key:20} {shown(result, key):>14}  {metric.meaning}")  # as every view prints it
     if "likelihood" in result:
         print(result["likelihood"])
     print(f"written to {run.eval_path}", file=sys.stderr)

@@ -209,7 +209,7 @@ def test_runs_page_shows_an_evaluation_with_meanings(app):
     open_page, made = app
     at = open_page("runs", run=made["vae-digits"])
     table = at.dataframe[1].value
-    assert {"fid", "fid_floor", "precision", "coverage", "elbo", "iwae (k=5)"} <= set(table["metric"])
+    assert {"FID", "FID floor", "Precision", "Coverage", "ELBO", "IWAE bound (k=5)"} <= set(table["metric"])
     assert "real-vs-real floor" in " ".join(table["meaning"])
     assert len(at.get("plotly_chart")) == 4  # two curves, KL per dimension, class histogram
 

@@ -88,6 +88,8 @@ def test_upload_a_zip_of_images_and_train_on_it(server, tmp_path):
         # 36 training images (10% are held out) cannot fill the default batch of 128.
         expect(page.get_by_text(re.compile(r"^shapes.zip: 40 images \(36 to train on"))).to_be_visible()
         expect(page.get_by_text("Batch size lowered from 128 to 36")).to_be_visible()
+        # and shows what the model will see, before anything is launched
+        expect(page.get_by_text(re.compile(r"^What the model will see: 16 of the 36"))).to_be_visible()
         steps = page.get_by_label("Steps", exact=True)
         steps.fill("30")
         steps.press("Enter")

@@ -170,7 +170,7 @@ def test_an_image_claiming_too_many_pixels_is_skipped_unread_and_counted(tmp_pat
     path = zip_with(tmp_path, {"a.png": png_bytes((8, 8)), "b.png": png_bytes((8, 8)), "huge.png": png_bytes((20, 20))})
     d = load_dataset("folder", path=str(path))
     assert len(d.x_train) + len(d.x_test) == 2
-    assert d.notes == {"skipped": 1, "too_large": 1, "images": 2}
+    assert d.notes == {"skipped": 1, "too_large": 1, "images": 2, "skipped_files": ["huge.png (too large)"]}
 
 
 def gif_claiming(width: int, height: int) -> bytes:
@@ -279,3 +279,26 @@ def test_folder_without_images_says_what_is_allowed(tmp_path):
 def test_unknown_dataset_names_the_allowed_ones():
     with pytest.raises(DatasetError, match="allowed: ring, grid"):
         load_dataset("imagenet")
+
+
+def test_a_transparent_png_is_seen_over_white_not_black(tmp_path):
+    """Icons and logos: convert() dropped the alpha channel, so a transparent background (black
+    underneath) became an all-black image."""
+    logo = Image.new("RGBA", (16, 16), (0, 0, 0, 0))  # transparent, black underneath
+    for x in range(4, 12):
+        for y in range(4, 12):
+            logo.putpixel((x, y), (200, 20, 20, 255))  # an opaque red square
+    paletted = logo.convert("P")  # the same as a palette image with a transparent colour
+    paletted.info["transparency"] = paletted.getpixel((0, 0))
+    folder = tmp_path / "icons"
+    folder.mkdir()
+    for i, image in enumerate([logo, logo, paletted, logo.convert("LA")]):
+        image.save(folder / f"{i}.png")
+    for color, channels in (("rgb", 3), ("grey", 1)):
+        d = load_dataset("folder", path=str(folder), image_size=28, color=color)
+        x = torch.cat([d.x_train, d.x_test])
+        assert x.shape[1] == channels and len(x) == 4
+        corners = x[:, :, :3, :3]
+        assert corners.min() > 0.95  # the background is white, as a viewer shows it
+        centre = x[:, 0, 14, 14]
+        assert centre.max() < 0.9  # and the square is still there

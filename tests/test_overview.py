@@ -72,9 +72,9 @@ def test_evaluation_rows_carry_values_and_meanings(runs_dir):
     entry = {"fid": 12.3456, "fid_floor": 0.5, "modes_captured": 7, "modes_total": 8, "iwae": -80.0, "iwae_k": 50,
              "feature_space": "x"}
     rows = metric_rows(entry)
-    assert [r["metric"] for r in rows] == ["modes_captured", "fid", "fid_floor", "iwae (k=50)"]
+    assert [r["metric"] for r in rows] == ["Modes captured", "FID", "FID floor", "IWAE bound (k=50)"]
     assert rows[0]["value"] == "7 of 8" and rows[1]["value"] == "12.35" and all(r["meaning"] for r in rows)
-    assert [r["metric"] for r in metric_rows(entry, only=("fid",))] == ["fid"]
+    assert [r["metric"] for r in metric_rows(entry, only=("fid",))] == ["FID"]
     run = make(runs_dir, "gan", "ring", 2)
     assert fid_line(run).endswith("not evaluated")
     record_evaluation(run, 0, {"fid": 40.04, "fid_floor": 1.26})
@@ -117,7 +117,8 @@ def test_what_became_of_a_users_files_is_said_in_one_line(isolated_dirs):
         zf.writestr("dark/notes.txt", "not an image")
     data = load_folder(store_upload(raw.getvalue(), "my shapes.zip"))
     assert folder_note(data.info()) == ("my_shapes.zip: 12 images (11 to train on, 1 held out for the metrics) "
-                                        "in 2 classes (dark, light); 1 file(s) skipped: 1 not a readable image.")
+                                        "in 2 classes (dark, light); 1 file(s) skipped: 1 not a readable image "
+                                        "(dark/notes.txt).")
 
 
 def test_a_small_upload_gets_a_batch_that_fits():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from app_pages.components.shared import model_at, run_dataset, show
+from app_pages.components.shared import METRIC_COLUMNS, model_at, run_dataset, show
 from genlab.data import DatasetError, DatasetUnavailable
 from genlab.models.latent import farthest_seed, interpolate
 from genlab.store.evaluations import latest_evaluation
@@ -81,4 +81,4 @@ def numbers(run: Run, metrics: tuple[str, ...], key: str) -> None:
     """The chosen rows of the run's latest evaluation, each with its meaning."""
     e = latest_evaluation(run)
     if e:
-        st.dataframe(metric_rows(e, only=metrics), hide_index=True, key=key)
+        st.dataframe(metric_rows(e, only=metrics), hide_index=True, key=key, column_config=METRIC_COLUMNS)

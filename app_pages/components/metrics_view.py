@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.components.shared import model_at, run_dataset, show
+from app_pages.components.shared import METRIC_COLUMNS, model_at, run_dataset, show
 from genlab.metrics import NO_LIKELIHOOD
 from genlab.metrics.evaluate import nearest_training_images
 from genlab.metrics.memorisation import verdict
@@ -22,7 +22,7 @@ def show_evaluation(run: Run, key: str) -> None:
     latest = evaluations[-1]
     st.caption(f"Step {latest['step']}, {latest.get('n_samples', '?')} samples; "
                f"features: {latest.get('feature_space', '?')}.")
-    st.dataframe(metric_rows(latest), hide_index=True, key=f"metrics-{key}")
+    st.dataframe(metric_rows(latest), hide_index=True, key=f"metrics-{key}", column_config=METRIC_COLUMNS)
     if "likelihood" in latest:
         st.info(NO_LIKELIHOOD)
     if "memorisation" in latest:

@@ -61,6 +61,12 @@ def controls(label: str = "Runs and settings"):
     return st.expander(label, icon=":material/tune:") if presenting() else st.container()
 
 
+# A metric table's columns: the meaning gets the room (it was cut off).
+METRIC_COLUMNS = {"metric": st.column_config.TextColumn(width="small"),
+                  "value": st.column_config.TextColumn(width="small"),
+                  "meaning": st.column_config.TextColumn(width="large")}
+
+
 def runs_listing() -> list[RunSummary]:
     """Every run in the app's runs folder, newest first (broken ones with their error)."""
     return list_runs(runs_dir())
@@ -87,11 +93,22 @@ def pick_run(label: str, key: str, family: str | None = None, prefer: str | None
         st.info("No run to show yet. Launch one on the **Train** page.")
         return None
     ids = [s.run.id for s in summaries]
-    # Bound widgets keep their option text in the URL: plain run ids, so links stay valid.
-    chosen = st.selectbox(label, ids, index=ids.index(prefer) if prefer in ids else 0, key=key,
-                          bind="query-params")
+    chosen = url_select(label, ids, key, prefer)
     st.caption(run_label(chosen, summaries))
     return open_run(runs_dir(), chosen)
+
+
+def url_select(label: str, options: list[str], key: str, prefer: str | None = None) -> str:
+    """A select box whose choice is always in the URL (?key=choice): the URL's choice when it
+    names an option, else `prefer`, else the first. Not a bound widget: a bound one leaves its
+    default out of the URL, so a copied link to the newest run showed whichever run was newest
+    when it was opened."""
+    wanted = st.query_params.get(key)
+    start = wanted if wanted in options else prefer if prefer in options else options[0]
+    chosen = st.selectbox(label, options, index=options.index(start), key=key)
+    if st.query_params.get(key) != chosen:
+        st.query_params[key] = chosen
+    return chosen
 
 
 def snapshot_mtime(run: Run, step: int) -> float:

@@ -33,6 +33,7 @@ EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 MAX_TOTAL_BYTES = 1 << 30  # what a folder or archive may expand to
 MAX_FILES = 200_000
 MAX_PIXELS = 4096 * 4096  # claimed pixels of one image: more is skipped, unread
+SKIPPED_NAMED = 20  # files skipped that a dataset's notes name
 MAX_TOTAL_PIXELS = 256 * 2**20  # claimed pixels of all images: bounds the time to decode them
 MAX_TENSOR_BYTES = 512 * 2**20  # the float32 tensor the images become
 TEST_SHARE = 0.1
@@ -135,6 +136,13 @@ class Survey:
     pixels: int = 0  # their claimed pixels, all together
     skipped: int = 0  # not images, unreadable, or not regular files
     too_large: int = 0  # images claiming more than MAX_PIXELS
+    skipped_names: list[str] = field(default_factory=list)  # the first SKIPPED_NAMED of them, by name
+
+    def skip(self, name: PurePosixPath, too_large: bool = False) -> None:
+        self.too_large += too_large
+        self.skipped += not too_large
+        if len(self.skipped_names) < SKIPPED_NAMED:
+            self.skipped_names.append(str(name) + (" (too large)" if too_large else ""))
 
 
 def _survey(entries: Iterator[tuple[PurePosixPath, bytes | None]]) -> Survey:
@@ -144,9 +152,9 @@ def _survey(entries: Iterator[tuple[PurePosixPath, bytes | None]]) -> Survey:
         if data is not None and name.suffix.lower() in EXTENSIONS and not name.name.startswith("."):
             pixels = _claimed_pixels(data)
         if pixels is None:
-            survey.skipped += 1
+            survey.skip(name)
         elif pixels > MAX_PIXELS:
-            survey.too_large += 1
+            survey.skip(name, too_large=True)
         else:
             survey.names.append(name)
             survey.pixels += pixels
@@ -166,11 +174,21 @@ def _check_budget(survey: Survey, size: int, channels: int, source: str) -> None
                            f"to decode; the limit is {MAX_TOTAL_PIXELS / 1e6:,.0f} (shrink them first)")
 
 
+def opaque(img: Image.Image) -> Image.Image:
+    """The image with any transparency composited onto white, as a viewer shows it: convert()
+    alone drops the alpha channel, and a logo's transparent background (black underneath, in
+    most files) became an all-black image."""
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    return img
+
+
 def _decode(data: bytes, size: int, mode: str) -> np.ndarray | None:
     """One image as uint8 [size, size, C], or None when it cannot be read."""
     try:
         with Image.open(io.BytesIO(data)) as img:
-            arr = np.asarray(ImageOps.fit(img.convert(mode), (size, size), Image.Resampling.LANCZOS))
+            arr = np.asarray(ImageOps.fit(opaque(img).convert(mode), (size, size), Image.Resampling.LANCZOS))
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
         return None  # a truncated or corrupt file
     return arr[..., None] if arr.ndim == 2 else arr
@@ -188,7 +206,7 @@ def _decode_all(entries: Iterator[tuple[PurePosixPath, bytes | None]], survey: S
             continue
         arr = _decode(data, size, mode)
         if arr is None:
-            survey.skipped += 1
+            survey.skip(name)
             continue
         out[len(names)] = arr
         names.append(name)
@@ -247,4 +265,5 @@ def _load(entries: Callable[[], Iterator[tuple[PurePosixPath, bytes | None]]], n
     return Dataset(name="folder", kind="images", x_train=x[train],
                    y_train=y[train] if y is not None else None, x_test=x[test],
                    y_test=y[test] if y is not None else None, classes=classes, source=source,
-                   notes={"skipped": skipped, "too_large": survey.too_large, "images": len(x)})
+                   notes={"skipped": skipped, "too_large": survey.too_large, "images": len(x),
+                          "skipped_files": survey.skipped_names})

@@ -45,7 +45,12 @@ def _lines_figure(traces: list[go.Scatter | None], title: str, x_title: str, log
     fig = go.Figure([t for t in traces if t is not None])
     fig.update_layout(title=title, height=320, margin=dict(l=10, r=10, t=40, b=10), xaxis_title=x_title,
                       legend=dict(orientation="h", y=-0.25))
-    fig.update_yaxes(type="log" if log_y else "linear")
+    # On a log axis, ticks at powers of ten only: Plotly's default labels 2 and 5 between
+    # them read as "5, 2, 1, 5, 2, 0.1".
+    if log_y:
+        fig.update_yaxes(type="log", dtick=1)
+    else:
+        fig.update_yaxes(type="linear")
     return fig
 
 

@@ -14,14 +14,16 @@ from genlab.store.runs import Run
 @dataclass(frozen=True)
 class Metric:
     key: str
-    name: str  # what it is called in a sentence
+    name: str  # what a table or a sentence calls it
     meaning: str  # one line for a table's meaning column
     better: str | None = None  # "higher" or "lower"; None for a reference or a measure that is neither
+    hint: str = ""  # how to read it, where its name alone does not say
 
     @property
     def in_sentence(self) -> str:
-        """Its name, with the direction said where a smaller number is the better one."""
-        return f"{self.name} (lower is better)" if self.better == "lower" else self.name
+        """Its name, with how to read it, and the direction where a smaller number is the better one."""
+        name = f"{self.name} ({self.hint})" if self.hint else self.name
+        return f"{name} (lower is better)" if self.better == "lower" else name
 
 
 # The headline numbers of an evaluation, in the order every view shows them.
@@ -53,10 +55,10 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "quarter of its fair share or more).", "higher"),
     Metric("kl_to_real", "KL to the real class histogram",
            "KL from the samples' class histogram to the real one; 0 when the classes are balanced alike.", "lower"),
-    Metric("memorisation_ratio", "Memorisation ratio (about 1: no copying; far below 1: copies)",
+    Metric("memorisation_ratio", "Memorisation ratio",
            "Median distance of samples to their nearest training image over that to their nearest test image, "
            "in evaluator features: about 1 when the model generalises, far below 1 when it copies its training "
-           "data.", "higher"),
+           "data.", "higher", hint="about 1: no copying; far below 1: copies"),
     Metric("elbo", "ELBO", "Test evidence lower bound, nats per sample (higher is better).", "higher"),
     Metric("iwae", "IWAE bound", "Importance-weighted bound on the test log-likelihood, nats per sample; "
            "tighter than the ELBO.", "higher"),
@@ -114,7 +116,7 @@ def metric_rows(entry: dict[str, Any], only: tuple[str, ...] | None = None) -> l
         value = number(entry, key)
         if not isinstance(value, (int, float)) or (only is not None and key not in only):
             continue
-        label = f"iwae (k={entry.get('iwae_k')})" if key == "iwae" else key
+        label = f"{metric.name} (k={entry.get('iwae_k')})" if key == "iwae" else metric.name
         rows.append({"metric": label, "value": shown(entry, key), "meaning": metric.meaning})
     return rows
 

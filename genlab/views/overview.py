@@ -94,7 +94,10 @@ def folder_note(info: dict[str, Any]) -> str:
         return used + "; no file skipped."
     parts = [f"{skipped - too_large} not a readable image"] if skipped > too_large else []
     parts += [f"{too_large} too large"] if too_large else []
-    return used + f"; {skipped} file(s) skipped: " + ", ".join(parts) + "."
+    names = notes.get("skipped_files") or []
+    named = (f" ({', '.join(names)}" + (f" and {skipped - len(names)} more" if skipped > len(names) else "") + ")"
+             if names else "")
+    return used + f"; {skipped} file(s) skipped: " + ", ".join(parts) + named + "."
 
 
 # What the class experiment plot can put on its axes: a run's setting, and a metric.

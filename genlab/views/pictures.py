@@ -96,10 +96,12 @@ def png_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def gif_bytes(frames: list[Path], seconds_per_frame: float = 0.25) -> bytes:
-    """An animated GIF from PNG files, in order, looping forever (a file that cannot be read,
-    missing or damaged, is left out)."""
-    images = [Image.open(io.BytesIO(png)).convert("RGB") for p in frames if (png := readable_png(p))]
+def gif_bytes(frames: list[tuple[Path, str]], seconds_per_frame: float = 0.25) -> bytes:
+    """An animated GIF from (PNG file, label) pairs, in order, looping forever, each frame
+    with its label (its step) in a white band above it; a file that cannot be read, missing
+    or damaged, is left out."""
+    images = [labelled(Image.open(io.BytesIO(png)).convert("RGB"), label) for p, label in frames
+              if (png := readable_png(p))]
     buf = io.BytesIO()
     images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
                    duration=int(seconds_per_frame * 1000), loop=0)
@@ -116,6 +118,16 @@ def grid_size(model: GenerativeModel) -> int:
 def snapshot_png(model: GenerativeModel, real: torch.Tensor | None = None) -> bytes:
     """The picture a snapshot carries: the model's fixed-noise batch (over `real` points, if given)."""
     return png_bytes(picture(model.sample(grid_size(model), GRID_SEED), real=real))
+
+
+def labelled(image: Image.Image, label: str, band: int = 16) -> Image.Image:
+    """The image below a white band that says `label`."""
+    from PIL import ImageDraw
+
+    out = Image.new("RGB", (image.width, image.height + band), (255, 255, 255))
+    out.paste(image, (0, band))
+    ImageDraw.Draw(out).text((4, 2), label, fill=(40, 40, 40))
+    return out
 
 
 def readable_png(path: Path) -> bytes | None:

@@ -1,0 +1,93 @@
+"""Every figure tells the truth (#25): links that keep what they show, warnings where a view
+would mislead, and what a page quotes checked against the numbers it quotes."""
+
+import pytest
+
+from genlab.training.trainer import Trainer
+from tests.pages import open_page
+from tests.support import tiny_run
+
+
+@pytest.fixture
+def two_runs(runs_dir):
+    """A GAN on the ring (the older) and a VAE on the moons (the newest), trained a few steps."""
+    gan = tiny_run(runs_dir, "gan", "ring")
+    vae = tiny_run(runs_dir, "vae", "moons")
+    for run in (gan, vae):
+        assert Trainer(run).train() == "completed"
+    return gan, vae
+
+
+@pytest.mark.parametrize("page,key", [("latent", "run"), ("runs", "run")])
+def test_a_view_keeps_the_run_it_shows_in_its_link_even_the_default(two_runs, page, key):
+    """/latent opened on the newest run left `run` out of the URL: a copied link showed another
+    run once a newer one was launched."""
+    _, newest = two_runs
+    at = open_page(page)
+    assert at.query_params[key] == newest.id
+    gan, _ = two_runs
+    at.selectbox(key=key).select(gan.id).run()
+    assert at.query_params[key] == gan.id
+
+
+def test_compare_warns_when_the_two_runs_trained_on_different_data(two_runs):
+    gan, vae = two_runs
+    at = open_page("compare", gan=gan.id, vae=vae.id)
+    assert any("trained on different data (ring and moons)" in w.value for w in at.warning)
+    assert not any(c.value.startswith("Same latent size") for c in at.caption)
+
+
+def test_a_gifs_frames_say_their_step(tmp_path):
+    import io
+
+    from PIL import Image, ImageChops
+
+    from genlab.views.pictures import gif_bytes
+
+    picture = tmp_path / "same.png"
+    Image.new("RGB", (64, 64), (200, 200, 200)).save(picture)
+    frames_in = [(picture, "step 0"), (picture, "step 3,000"), (tmp_path / "gone.png", "x")]
+    gif = Image.open(io.BytesIO(gif_bytes(frames_in)))
+    frames = []
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        frames.append(gif.convert("RGB"))
+    assert len(frames) == 2  # the missing file is left out
+    assert frames[0].size == (64, 80) and ImageChops.difference(frames[0], frames[1]).getbbox() is not None
+
+
+def test_a_log_axis_is_labelled_at_powers_of_ten():
+    """The |grad D| axis read "5, 2, 1, 5, 2, 0.1"."""
+    from genlab.views.figures import runs_curve_figure
+
+    logs = {"none": [{"step": s, "grad_norm_d": 10 ** (-s / 50)} for s in range(0, 200, 10)]}
+    axis = runs_curve_figure(logs, "grad_norm_d", log=True).layout.yaxis
+    assert axis.type == "log" and axis.dtick == 1
+    assert runs_curve_figure(logs, "grad_norm_d", log=False).layout.yaxis.type == "linear"
+
+
+def test_eval_prints_each_number_as_the_views_print_it(two_runs, runs_dir, capsys):
+    """`eval` printed "modes_captured 6.0000"."""
+    from genlab.cli import main
+
+    gan, _ = two_runs
+    assert main(["eval", gan.id, "--n", "500", "--runs-dir", str(runs_dir)]) == 0
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if line.startswith("modes_captured")]
+    assert line.split()[1:4][1:] == ["of", "8"] and ".0000" not in line
+
+
+def test_interpolate_on_a_toy_draws_the_walk_over_the_data(two_runs, runs_dir, tmp_path):
+    """On a toy, ten walk dots alone made an almost blank image."""
+    import numpy as np
+    from PIL import Image
+
+    from genlab.cli import main
+    from genlab.views import palette
+
+    gan, _ = two_runs
+    out = tmp_path / "walk.png"
+    assert main(["interpolate", gan.id, "--out", str(out), "--runs-dir", str(runs_dir)]) == 0
+    pixels = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    real = (np.abs(pixels - np.array(palette.REAL_RGB)).sum(axis=2) < 30).sum()
+    assert real > 200  # the real data, in its blue, under the walk
