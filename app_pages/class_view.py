@@ -7,10 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app_pages.components.login import current_user
-from app_pages.components.shared import guard, picture_file, runs_dir, runs_listing
+from app_pages.components.shared import guard, picture_file, runs_dir, runs_listing, url_select
 from genlab.classroom import roster
-from genlab.views.metric_info import best_first
-from genlab.views.overview import CLASS_METRICS, SETTINGS, class_row, experiment_points
+from genlab.views.metric_info import METRICS, best_first
+from genlab.views.overview import CLASS_METRICS, SETTINGS, class_row, experiment_defaults, experiment_points
 
 
 def spotlight(row: dict) -> None:
@@ -28,7 +28,7 @@ def gallery(rows: list[dict], per_row: int = 4) -> None:
         for col, row in zip(st.columns(per_row), rows[start:start + per_row]):
             if row["picture"]:
                 picture_file(row["picture"][1], width="stretch", where=col)
-            numbers = ", ".join(f"{m} {row[m]:.3g}" for m in CLASS_METRICS if row[m] is not None)
+            numbers = ", ".join(f"{METRICS[m].name} {row[m]:.3g}" for m in CLASS_METRICS if row[m] is not None)
             col.caption(f"**{row['user']}** · {row['model']} on {row['dataset']} · {row['state']}"
                         + (f" · {numbers}" if numbers else "") + f"  \n{row['run']}")
 
@@ -40,8 +40,11 @@ def experiment(rows: list[dict]) -> None:
     pairs = sorted({(r["model"], r["dataset"]) for r in rows})
     c1, c2, c3 = st.columns(3)
     pair = c1.selectbox("Model and dataset", pairs, format_func=lambda p: f"{p[0]} on {p[1]}", key="pair")
-    setting = c2.selectbox("Setting", list(SETTINGS), key="setting", bind="query-params")
-    metric = c3.selectbox("Metric", CLASS_METRICS, key="metric", bind="query-params")
+    default_setting, default_metric = experiment_defaults(rows, *pair)
+    with c2:
+        setting = url_select("Setting", list(SETTINGS), "setting", default_setting)
+    with c3:
+        metric = url_select("Metric", list(CLASS_METRICS), "metric", default_metric)
     points = experiment_points(rows, *pair, setting, metric)
     if not points:
         st.info(f"No evaluated run of {pair[0]} on {pair[1]} yet: evaluate one on the Runs page.")
@@ -49,7 +52,8 @@ def experiment(rows: list[dict]) -> None:
     fig = go.Figure(go.Scatter(x=[p["x"] for p in points], y=[p["y"] for p in points], mode="markers+text",
                                text=[p["user"] for p in points], textposition="top center",
                                customdata=[p["run"] for p in points], marker=dict(size=12)))
-    fig.update_layout(xaxis_title=setting, yaxis_title=metric, height=420, margin=dict(l=10, r=10, t=20, b=10))
+    fig.update_layout(xaxis_title=setting, yaxis_title=METRICS[metric].in_sentence, height=420,
+                      margin=dict(l=10, r=10, t=20, b=10))
     event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="experiment")
     chosen = event.selection.points if event and event.selection else []
     if chosen:

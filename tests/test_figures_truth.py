@@ -91,3 +91,53 @@ def test_interpolate_on_a_toy_draws_the_walk_over_the_data(two_runs, runs_dir, t
     pixels = np.asarray(Image.open(out).convert("RGB")).astype(int)
     real = (np.abs(pixels - np.array(palette.REAL_RGB)).sum(axis=2) < 30).sum()
     assert real > 200  # the real data, in its blue, under the walk
+
+
+def smeared_ring(n: int = 2000):
+    """Samples spread evenly around the ring's circle: near every mode, on almost none."""
+    import torch
+
+    angle = torch.rand(n, generator=torch.Generator().manual_seed(0)) * 2 * torch.pi
+    return torch.stack([angle.cos(), angle.sin()], dim=1)
+
+
+def test_on_toy_data_the_mode_numbers_lead_and_fid_carries_its_caveat():
+    """A smeared ring (2% of samples on a mode) scored FID 0.002, below the real-vs-real floor."""
+    from genlab.data import load_dataset
+    from genlab.metrics.frechet import fid
+    from genlab.metrics.modes import mode_coverage
+    from genlab.views.metric_info import ON_POINTS, metric_rows
+
+    ring = load_dataset("ring")
+    fake = smeared_ring()
+    entry = {**mode_coverage(fake, ring.modes, ring.mode_std), "fid": fid(ring.x_test[:2000], fake),
+             "fid_floor": fid(ring.x_train[:2000], ring.x_test[:2000])}
+    assert entry["high_quality"] < 0.1 and entry["fid"] < 0.05  # FID alone would praise it
+    rows = metric_rows(entry)
+    assert [r["metric"] for r in rows][:2] == ["Modes captured", "Share of samples on a mode"]
+    assert next(r for r in rows if r["metric"] == "FID")["meaning"] == ON_POINTS
+    assert next(r for r in metric_rows({"fid": 18.0}) if r["metric"] == "FID")["meaning"] != ON_POINTS
+
+
+def test_the_lab_says_when_modes_captured_reads_better_than_the_samples_are():
+    from genlab.teaching.lab import mode_reading
+
+    smeared = mode_reading({"modes_captured": 21, "modes_total": 25, "high_quality": 0.02})
+    assert "21 of 25 modes" in smeared and "only 2% of samples sit on a mode" in smeared
+    collapsed = mode_reading({"modes_captured": 2, "modes_total": 25, "high_quality": 0.9})
+    assert "on only 2 of 25 modes" in collapsed
+    assert mode_reading({"modes_captured": 24, "modes_total": 25, "high_quality": 0.9}) is None
+
+
+def test_the_class_experiment_starts_on_a_setting_the_runs_differ_in(runs_dir):
+    """It started on beta for GANs, which put every point at x = 1."""
+    from genlab.store.runs import create_run, list_runs
+    from genlab.views.overview import class_row, experiment_defaults
+    from tests.support import tiny_config
+
+    for lr in (1e-3, 2e-4):
+        create_run(runs_dir, tiny_config("gan", "ring", lr=lr), state="completed")
+    rows = [class_row(s) for s in list_runs(runs_dir)]
+    for row, captured in zip(rows, (7, 3)):
+        row["modes_captured"] = captured  # as their evaluations would say
+    assert experiment_defaults(rows, "gan", "ring") == ("learning rate", "modes_captured")

@@ -195,4 +195,8 @@ def mode_reading(modes: dict[str, float]) -> str | None:
     if on_mode >= 0.5 and captured <= total // 4:
         return (f"{100 * on_mode:.0f}% of samples sit on a mode, but on only {captured} of {total} modes: "
                 "not yet a model of the data (untrained, or collapsed).")
+    if on_mode < 0.25 and captured >= total // 2:
+        return (f"{captured} of {total} modes have a sample on them, but only {100 * on_mode:.0f}% of samples sit "
+                "on a mode: the rest are smeared between the modes, not yet a model of the data either "
+                "(a mode counts as captured with a single sample near it).")
     return None

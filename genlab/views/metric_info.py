@@ -71,6 +71,9 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "Test accuracy of the classifier whose features the distances use."),
 ]}
 HEADLINE = tuple(METRICS)
+# What FID and KID can say on 2-D toy data (a run's evaluation with PacGAN's mode numbers).
+ON_POINTS = ("On 2-D points FID and KID see only the spread of the samples: a ring smeared between its modes can "
+             "score below the real-vs-real floor. Read modes captured and the share on a mode first.")
 
 
 def number(entry: dict[str, Any], key: str) -> Any:
@@ -117,7 +120,8 @@ def metric_rows(entry: dict[str, Any], only: tuple[str, ...] | None = None) -> l
         if not isinstance(value, (int, float)) or (only is not None and key not in only):
             continue
         label = f"{metric.name} (k={entry.get('iwae_k')})" if key == "iwae" else metric.name
-        rows.append({"metric": label, "value": shown(entry, key), "meaning": metric.meaning})
+        meaning = ON_POINTS if key in ("fid", "kid") and "modes_total" in entry else metric.meaning
+        rows.append({"metric": label, "value": shown(entry, key), "meaning": meaning})
     return rows
 
 

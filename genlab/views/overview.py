@@ -109,7 +109,8 @@ SETTINGS: dict[str, Callable[[RunConfig], Any]] = {
     "prior": lambda c: c.model.prior,
     "training subset": lambda c: c.data.train_subset or "all",
 }
-CLASS_METRICS = ("fid", "recall", "precision", "inception_score", "memorisation_ratio", "elbo")
+CLASS_METRICS = ("modes_captured", "high_quality", "fid", "recall", "precision", "inception_score",
+                 "memorisation_ratio", "elbo")
 
 
 def class_row(s: RunSummary) -> dict[str, Any]:
@@ -125,6 +126,17 @@ def class_row(s: RunSummary) -> dict[str, Any]:
     return {"run": s.run.id, "user": user, "model": s.config.model.variant,
             "dataset": s.config.data.name, "state": s.state, "step": progress(s.status).step,
             "picture": s.run.latest_picture(), "config": s.config, **{m: number(latest, m) for m in CLASS_METRICS}}
+
+
+def experiment_defaults(rows: list[dict[str, Any]], variant: str, dataset: str) -> tuple[str, str]:
+    """The class experiment's first view for one model and dataset: a setting the runs differ
+    in (on which every point would otherwise sit at one x, as beta does for GANs) and the
+    metric that fits the data (modes on the toys, else FID), among those the runs have."""
+    mine = [r for r in rows if (r["model"], r["dataset"]) == (variant, dataset)]
+    varied = [name for name, value_of in SETTINGS.items() if len({str(value_of(r["config"])) for r in mine}) > 1]
+    setting = varied[0] if varied else "learning rate"
+    measured = [m for m in CLASS_METRICS if any(r[m] is not None for r in mine)]
+    return setting, measured[0] if measured else "fid"
 
 
 def experiment_points(rows: list[dict[str, Any]], variant: str, dataset: str, setting: str,
