@@ -11,7 +11,9 @@ from genlab import jobs, settings
 from genlab.config import ConfigError
 from genlab.views.overview import progress
 
-st.set_page_config(page_title="GenLab", page_icon=":material/blur_on:", layout="wide",
+# The icon is a file of the app's own: a material icon would be fetched from a font server.
+FAVICON = str(Path(__file__).parent / "app_pages" / "favicon.png")
+st.set_page_config(page_title="GenLab", page_icon=FAVICON, layout="wide",
                    initial_sidebar_state="collapsed" if presenter_asked() else "auto")
 
 # One process serves every session, each script run in its own thread; torch's intra-op

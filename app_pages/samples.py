@@ -88,7 +88,10 @@ def page() -> None:
         st.info("No run to show yet. Launch one on the **Train** page.")
         return
     ids = [s.run.id for s in summaries]
-    chosen = st.multiselect("Runs", ids, default=ids[:1], key="runs", bind="query-params")
+    wanted = [r for r in st.query_params.get_all("runs") if r in ids] or ids[:1]
+    chosen = st.multiselect("Runs", ids, default=wanted, key="runs")
+    if st.query_params.get_all("runs") != chosen:  # in the link, the default run too (see url_select)
+        st.query_params["runs"] = chosen
     if not chosen:
         return
     # The bound widget only lets through ids of `summaries`, so every chosen run is at hand.

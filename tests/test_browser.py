@@ -342,3 +342,20 @@ def test_every_formula_on_learn_is_whole_on_a_laptop_screen(demo_server, width):
         assert formulas.count() >= 6
         cut = [f.inner_text()[:40] for f in formulas.all() if f.evaluate(FORMULA_CUT)]
         assert cut == []
+
+
+def test_the_app_asks_no_other_server_for_anything(demo_server):
+    """#25: offline, the favicon was fetched from a font server."""
+    from playwright.sync_api import expect
+
+    asked = []
+    with chromium_page() as page:
+        page.on("request", lambda request: asked.append(request.url))
+        for path in ("", "learn", "lessons?lesson=mode-collapse"):
+            page.goto(f"{demo_server}/{path}")
+            expect(page.get_by_test_id("stSidebar")).to_be_attached(timeout=60_000)
+            page.wait_for_timeout(1500)
+        icon = page.locator("link[rel*='icon']").first.get_attribute("href")
+    elsewhere = [url for url in asked if not url.startswith((demo_server, "data:", "blob:"))]
+    assert elsewhere == []
+    assert icon and (icon.startswith(demo_server) or not icon.startswith(("http:", "https:")))

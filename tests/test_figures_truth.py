@@ -18,16 +18,18 @@ def two_runs(runs_dir):
     return gan, vae
 
 
-@pytest.mark.parametrize("page,key", [("latent", "run"), ("runs", "run")])
+@pytest.mark.parametrize("page,key", [("latent", "run"), ("runs", "run"), ("samples", "runs")])
 def test_a_view_keeps_the_run_it_shows_in_its_link_even_the_default(two_runs, page, key):
     """/latent opened on the newest run left `run` out of the URL: a copied link showed another
     run once a newer one was launched."""
-    _, newest = two_runs
+    gan, newest = two_runs
     at = open_page(page)
-    assert at.query_params[key] == newest.id
-    gan, _ = two_runs
-    at.selectbox(key=key).select(gan.id).run()
-    assert at.query_params[key] == gan.id
+    assert at.query_params[key] in (newest.id, [newest.id])
+    if page == "samples":
+        at.multiselect(key=key).set_value([gan.id]).run()
+    else:
+        at.selectbox(key=key).select(gan.id).run()
+    assert at.query_params[key] in (gan.id, [gan.id])
 
 
 def test_compare_warns_when_the_two_runs_trained_on_different_data(two_runs):
@@ -75,6 +77,7 @@ def test_eval_prints_each_number_as_the_views_print_it(two_runs, runs_dir, capsy
     out = capsys.readouterr().out
     [line] = [line for line in out.splitlines() if line.startswith("modes_captured")]
     assert line.split()[1:4][1:] == ["of", "8"] and ".0000" not in line
+    assert gan.evaluations()[-1]["n_test"] == 500  # what the views judge the numbers' worth by
 
 
 def test_interpolate_on_a_toy_draws_the_walk_over_the_data(two_runs, runs_dir, tmp_path):
@@ -141,3 +144,18 @@ def test_the_class_experiment_starts_on_a_setting_the_runs_differ_in(runs_dir):
     for row, captured in zip(rows, (7, 3)):
         row["modes_captured"] = captured  # as their evaluations would say
     assert experiment_defaults(rows, "gan", "ring") == ("learning rate", "modes_captured")
+
+
+def test_numbers_from_too_few_test_images_are_not_shown_and_say_why():
+    """A 150-image upload (15 held out) reported an Inception Score above its 'ceiling', a
+    negative KID floor and precision = coverage = 1."""
+    from genlab.views.metric_info import METRICS, metric_rows, number
+
+    entry = {"n_test": 15, "fid": 31.0, "fid_floor": 12.0, "kid": 0.01, "kid_floor": -0.004, "precision": 1.0,
+             "coverage": 1.0, "inception_score": 2.9, "inception_score_std": 0.3, "inception_score_real": 2.4}
+    rows = {r["metric"]: r for r in metric_rows(entry)}
+    for name in ("FID", "KID floor", "Precision", "Coverage", "Inception Score of the real data"):
+        assert rows[name]["value"] == "not shown" and "this data set holds 15" in rows[name]["meaning"], name
+    assert rows["Inception Score (evaluator's)"]["value"] == "2.9 ± 0.3"  # its samples are the model's own
+    assert number(entry, "precision") is None and number({**entry, "n_test": 2000}, "precision") == 1.0
+    assert "ceiling" not in METRICS["inception_score_real"].meaning.replace("not a ceiling", "")

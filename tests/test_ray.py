@@ -112,9 +112,10 @@ def test_runs_that_ask_for_the_whole_cluster_take_turns_with_no_browser(runs_dir
     assert all(end <= next_start for (_, end), (next_start, _) in zip(spans, spans[1:]))  # one at a time
 
 
-def test_ownership_and_the_run_limit_hold_on_ray(runs_dir, on_ray):
+def test_ownership_and_the_run_limit_hold_on_ray(runs_dir, on_ray, monkeypatch):
     amy, ben, teacher = User("amy"), User("ben"), User("ms-lee", teacher=True)
     enrol(runs_dir, amy, ben, teacher)
+    monkeypatch.setenv("GENLAB_STUDENT_MAX_STEPS", "1000000")  # runs long enough to still train when cancelled
     long = tiny_config(steps=200_000, log_every=100)
     first, second = jobs.launch(long, runs_dir, user=amy), jobs.launch(long, runs_dir, user=amy)
     with pytest.raises(OverQuota, match="amy already has 2 runs queued or training"):

@@ -9,7 +9,7 @@ Two ways in, both ending in a roster account:
   that login in its own signed cookie;
 - a name and password (`python -m genlab class add NAME`). Its session token lives in a
   cookie, so a reload (a new Streamlit session) finds the user again; Streamlit can read
-  cookies (st.context.cookies) but not set them, so a tiny component sets it from the browser."""
+  cookies (st.context.cookies) but not set them, so a line of script (st.html) sets it from the browser."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import json
 from collections.abc import Mapping
 
 import streamlit as st
-import streamlit.components.v1 as components
 
 from app_pages.components.shared import runs_dir
 from genlab import settings
@@ -43,7 +42,8 @@ def _write_cookie() -> None:
         return
     age = int(roster.SESSION_S) if token else 0
     cookie = f"{COOKIE}={token}; path=/; max-age={age}; SameSite=Strict"
-    components.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", height=0)
+    # The token is the server's own (secrets.token_urlsafe): nothing a visitor sent runs here.
+    st.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", unsafe_allow_javascript=True)
 
 
 def sso_providers() -> list[str]:

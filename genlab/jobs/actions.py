@@ -45,6 +45,8 @@ def launch_all(configs: list[RunConfig], runs_dir: Path, user: User | None = Non
     upload space with OverQuota; a user no longer on the roster with NotAllowed. `upload`,
     the zip the runs train on, is stored (within the quota) only once the runs are accepted,
     and removed again if they cannot be written."""
+    if not configs:
+        raise ConfigError("there is no run to launch")
     for config in configs:
         validate(config)
     settings.check_all()  # a bad setting is refused before a run is queued

@@ -38,6 +38,7 @@ def evaluate_model(model: GenerativeModel, data: Dataset, n: int = 2000, iwae_k:
     out: dict[str, Any] = {"n_samples": n}
     fake = generate_many(model, n, SAMPLE_SEED).to(device)
     test = data.x_test[:n].to(device)
+    out["n_test"] = len(test)  # the real references: below a few hundred, some numbers mean nothing
     # The real-vs-real floors use the whole training split; memorisation, what the model saw.
     train = (data.whole or data).x_train[:n].to(device)
     trained_on = data.x_train[:n].to(device)

@@ -260,8 +260,8 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
          "Only the VAE gives a likelihood bound and an encoder: a GAN has neither.",
          "The Inception Score, here computed with GenLab's evaluator instead of Inception, asks only "
          "whether each sample is one clear class and whether the classes are spread. It never looks at "
-         "real data: a model that draws one sharp prototype per class scores near the ceiling. The "
-         "block at the bottom measures that on such a pretend model, and asks FID too."],
+         "real data: a model that draws one sharp prototype per class scores as high as the real images, "
+         "or higher. The block at the bottom measures that on such a pretend model, and asks FID too."],
         {"GAN": "demo-dcgan-fashion", "VAE": "demo-vae-fashion"},
         [("dcgan", "fashion-mnist", dict(steps=1000, latent_dim=32, name="lesson-dcgan")),
          ("conv-vae", "fashion-mnist", dict(steps=1000, latent_dim=32, name="lesson-conv-vae"))],

@@ -43,7 +43,8 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "sample is one clear class and the classes are spread; at most the number of classes. Blind to "
            "variety within a class. ± its spread over 10 splits.", "higher"),
     Metric("inception_score_real", "Inception Score of the real data",
-           "The same score of the real test images: the ceiling for this evaluator."),
+           "The same score of the real test images: a reference, not a ceiling (a model that draws one sharp "
+           "image of each class passes it)."),
     Metric("precision", "Precision", "Share of samples that fall inside the real data's manifold: quality.",
            "higher"),
     Metric("recall", "Recall", "Share of real data inside the samples' manifold: diversity.", "higher"),
@@ -76,9 +77,25 @@ ON_POINTS = ("On 2-D points FID and KID see only the spread of the samples: a ri
              "score below the real-vs-real floor. Read modes captured and the share on a mode first.")
 
 
+# The fewest real test images a number needs to mean something: FID's covariances in 128
+# evaluator features are rank-deficient below that, KID's floor goes negative, and with a
+# handful of images every sample is "inside" the real manifold (precision = coverage = 1).
+MIN_REFERENCE = {**dict.fromkeys(("fid", "fid_floor", "kid", "kid_floor"), 200),
+                 **dict.fromkeys(("precision", "recall", "density", "coverage", "inception_score_real",
+                                  "memorisation_ratio"), 100)}
+
+
+def too_few_references(entry: dict[str, Any], key: str) -> int | None:
+    """The number of real test images a number needs, when the evaluation had fewer; else None."""
+    needed, had = MIN_REFERENCE.get(key), entry.get("n_test")
+    return needed if needed is not None and isinstance(had, int) and had < needed else None
+
+
 def number(entry: dict[str, Any], key: str) -> Any:
-    """One headline number of an evaluation, or None; the memorisation ratio is kept in
-    the memorisation summary."""
+    """One headline number of an evaluation, or None (also when its data set held too few test
+    images for it to mean anything); the memorisation ratio is kept in the memorisation summary."""
+    if too_few_references(entry, key):
+        return None
     if key == "memorisation_ratio":
         return (entry.get("memorisation") or {}).get("ratio")
     return entry.get(key)
@@ -116,8 +133,16 @@ def metric_rows(entry: dict[str, Any], only: tuple[str, ...] | None = None) -> l
     """One row per headline number of an evaluation (or of those in `only`): metric, value, meaning."""
     rows = []
     for key, metric in METRICS.items():
+        if only is not None and key not in only:
+            continue
+        needed = too_few_references(entry, key)
+        if needed and isinstance(entry.get(key, (entry.get("memorisation") or {}).get("ratio")), (int, float)):
+            rows.append({"metric": metric.name, "value": "not shown",
+                         "meaning": f"Needs at least {needed} held-out real images to mean anything; this data set "
+                                    f"holds {entry['n_test']}. {metric.meaning}"})
+            continue
         value = number(entry, key)
-        if not isinstance(value, (int, float)) or (only is not None and key not in only):
+        if not isinstance(value, (int, float)):
             continue
         label = f"{metric.name} (k={entry.get('iwae_k')})" if key == "iwae" else metric.name
         meaning = ON_POINTS if key in ("fid", "kid") and "modes_total" in entry else metric.meaning
