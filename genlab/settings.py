@@ -15,6 +15,10 @@
     GENLAB_STUDENT_MAX_STEPS  the most steps a student's run may ask for (default 20,000)
     GENLAB_STUDENT_MAX_MINUTES  a student's run stops after this much training (default 30)
     GENLAB_MAX_EVALS          evaluations run at once (default 1)
+    GENLAB_RUNS_PER_GPU       runs trained at once on each GPU of this machine (default 8, at
+                              most one per two cores)
+    GENLAB_CUDA_SPEEDUPS      speed-ups on a CUDA GPU, comma-separated from fused_adam,
+                              channels_last, bf16; or none (default fused_adam)
     GENLAB_FAULTS, GENLAB_TRACE  tests only: fault injection and the workers' trace (genlab.store.faults)
 
 `check_all()` refuses a bad value with one message naming the variable; the app and the
@@ -34,6 +38,8 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MAX_RUNS_PER_USER = 2
 DEFAULT_UPLOAD_QUOTA_MB = 500
 DEFAULT_STUDENT_MAX_STEPS = 20_000  # a DCGAN on Fashion-MNIST reaches FID 18 in 3,000
+DEFAULT_CUDA_SPEEDUPS = ("fused_adam",)  # docs/benchmarks.md, "On a GPU"
+CUDA_SPEEDUPS = ("fused_adam", "channels_last", "bf16")  # genlab.training.speedups
 DEFAULT_STUDENT_MAX_MINUTES = 30  # a lesson's length: one student cannot hold a slot for days
 TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
@@ -129,6 +135,26 @@ def max_evaluations() -> int:
     return env_count("GENLAB_MAX_EVALS", 1, "evaluations run at once")
 
 
+def runs_per_gpu(default: int = 1) -> int:
+    """$GENLAB_RUNS_PER_GPU, else `default` (the local executor's, from this machine's cores)."""
+    return env_count("GENLAB_RUNS_PER_GPU", default, "runs trained at once on each GPU")
+
+
+def cuda_speedups() -> tuple[str, ...]:
+    """The speed-ups a run on a CUDA GPU trains with: $GENLAB_CUDA_SPEEDUPS, else the default."""
+    configured = _get("GENLAB_CUDA_SPEEDUPS").lower()
+    if not configured:
+        return DEFAULT_CUDA_SPEEDUPS
+    if configured == "none":
+        return ()
+    chosen = tuple(name.strip() for name in configured.split(","))
+    unknown = [name for name in chosen if name not in CUDA_SPEEDUPS]
+    if unknown:
+        raise ConfigError(f"GENLAB_CUDA_SPEEDUPS takes {', '.join(CUDA_SPEEDUPS)} (comma-separated) or none, "
+                          f"not {', '.join(map(repr, unknown))}")
+    return chosen
+
+
 def fault_spec() -> str:
     """Tests only: the faults to inject ($GENLAB_FAULTS; see genlab.store.faults)."""
     return os.environ.get("GENLAB_FAULTS", "")
@@ -170,4 +196,6 @@ def check_all() -> None:
     student_max_steps()
     student_max_minutes()
     max_evaluations()
+    runs_per_gpu()
+    cuda_speedups()
     class_mode()

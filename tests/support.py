@@ -6,14 +6,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from genlab.presets import make_config
 from genlab.store.atomic import write_json_atomic
 from genlab.store.runs import Run, create_run
+
+if TYPE_CHECKING:  # streamlit is not imported for the tests that need none (tests/test_gpu.py on a GPU server)
+    from streamlit.testing.v1 import AppTest
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ slot twice.
 from __future__ import annotations
 
 import contextlib
-import os
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -20,11 +20,12 @@ from genlab.jobs.executors.base import ExecutorUnavailable
 from genlab.store.lifecycle import LIVE, StateConflict
 from genlab.store.locks import exclusive
 from genlab.store.runs import RunSummary, list_runs
+from genlab.training.device import usable_cores
 
 
 def max_jobs() -> int:
     """How many runs train at once: $GENLAB_MAX_JOBS, else what the executor holds (on this
-    machine one per GPU, else one; on a Ray cluster its CPU count)."""
+    machine $GENLAB_RUNS_PER_GPU on each GPU, else one; on a Ray cluster its CPU count)."""
     return settings.max_jobs_setting() or executors.current().capacity()
 
 
@@ -42,9 +43,7 @@ def worker_threads() -> int:
     $GENLAB_WORKER_THREADS sets it outright. On 2 cores, with one more torch process beside
     the app, two threads per worker trained 3-11x slower than one (docs/benchmarks.md,
     worker threads)."""
-    # The cores this process may run on (Linux); elsewhere, all of them.
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return settings.worker_threads_setting(max(1, (cores - 1) // max_jobs()))
+    return settings.worker_threads_setting(max(1, (usable_cores() - 1) // max_jobs()))
 
 
 def queue_lock(runs_dir: Path) -> contextlib.AbstractContextManager[None]:
@@ -95,13 +94,13 @@ def schedule(runs_dir: Path) -> list[str]:
         queued = fair_order([s for s in summaries if s.state == "queued"],
                             [s for s in summaries if s.state != "queued"])
         n_gpus = torch.cuda.device_count() if executor.name == "local" else 0
-        busy = {s.status.get("gpu") for s in active}
+        busy = Counter(s.status.get("gpu") for s in active)
         for s in queued[: max(0, limit - len(active))]:
-            gpu = next((g for g in range(n_gpus) if g not in busy), None) if n_gpus > 1 else None
+            gpu = min(range(n_gpus), key=lambda g: busy[g]) if n_gpus > 1 else None  # the least busy GPU
             try:
                 executor.start(s.run, runs_dir, gpu)
             except StateConflict:  # cancelled since the listing
                 continue
-            busy.add(gpu)
+            busy[gpu] += 1
             started.append(s.run.id)
     return started

@@ -1,6 +1,9 @@
-"""Pick the device to train and decode on: cuda, then mps, then cpu, unless told."""
+"""Pick the device to train and decode on: cuda, then mps, then cpu, unless told; and count
+the cores this process may use."""
 
 from __future__ import annotations
+
+import os
 
 import torch
 
@@ -30,3 +33,8 @@ def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     return device.type
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (Linux: its affinity); elsewhere, all of them."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -33,6 +33,7 @@ from genlab.store.lifecycle import StateConflict, holding, owning, take_over, th
 from genlab.store.runs import Run, RunError, read_jsonl
 from genlab.store.snapshots import save_snapshot
 from genlab.store.statefile import load_state, save_state
+from genlab.training import speedups
 from genlab.training.batches import BatchSampler
 from genlab.training.device import describe, pick_device
 from genlab.training.step_log import RunningMeans, non_finite
@@ -106,12 +107,20 @@ class TrainState:
         self.model.load_state_dict(state["model"])
         for name, o in self.optimizers.items():
             o.load_state_dict(state["optimizers"][name])
-        self.noise_rng.set_state(state["noise_rng"].cpu())
+        self._restore_noise(state["noise_rng"].cpu(), state["step"])
         torch.set_rng_state(state["torch_rng"].cpu())
         self.sampler.draws, self.step, self.elapsed = state["draws"], state["step"], state["elapsed"]
         self.log.load_state_dict(state["log"])
         if "base_lrs" in state:  # not in the earlier layout (see _upgrade)
             self.base_lrs = [list(groups) for groups in state["base_lrs"]]
+
+    def _restore_noise(self, saved: torch.Tensor, step: int) -> None:
+        """Continue the noise stream; a run that moves between a CPU and a GPU cannot (their
+        generators' states differ), so its noise goes on from the run's seed plus the step."""
+        if saved.numel() == self.noise_rng.get_state().numel():
+            self.noise_rng.set_state(saved)
+        else:
+            self.noise_rng.manual_seed(self.noise_rng.initial_seed() + step)
 
     def set_lr(self, lr: float) -> None:
         """Make `lr` the learning rate of the first network (a GAN's generator, a VAE); the
@@ -176,6 +185,7 @@ class Trainer:
         self._stop = False
         self._saved_step = 0  # the step of the checkpoint on disk
         self.time_limit_s: float | None = None  # training seconds a class allows this run (status.json)
+        self.speedups: tuple[str, ...] = ()  # genlab.training.speedups, chosen for the device
 
     def request_stop(self) -> None:
         self._stop = True
@@ -194,6 +204,7 @@ class Trainer:
             return self._end("failed", self.broken)
         try:
             self.device = pick_device(self.device_name)
+            self.speedups = speedups.chosen_for(self.device)
             data = dataset_for(self.config)
             check_config(self.config, data)
             return self._loop(data, new_lr)
@@ -202,9 +213,7 @@ class Trainer:
             self._note(f"stopped training: {exc}")
             return self.run.status()["state"]
         except torch.OutOfMemoryError:
-            batch = self.config.optim.batch_size
-            return self._end("failed", f"out of memory on {self.device} at batch size {batch}; "
-                                       f"try a smaller batch, e.g. {max(1, batch // 2)}")
+            pass  # answered below, once the exception's frames (and the tensors they hold) are gone
         except (ConfigError, DatasetError, DatasetUnavailable) as exc:
             return self._end("failed", str(exc))
         except OSError as exc:
@@ -212,6 +221,17 @@ class Trainer:
         except Exception as exc:  # the run must end with a state and a message, whatever happened
             self._note(traceback.format_exc())
             return self._end("failed", f"{type(exc).__name__}: {exc} (details in {self.run.log_path.name})")
+        return self._out_of_memory()
+
+    def _out_of_memory(self) -> str:
+        """End as failed, saying what to lower; the memory is handed back for the other runs."""
+        batch = self.config.optim.batch_size
+        shared = ""
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+            shared = " or train fewer runs at once on this GPU (GENLAB_RUNS_PER_GPU)"
+        return self._end("failed", f"out of memory on {describe(self.device)} at batch size {batch}: try a "
+                                   f"smaller batch, e.g. {max(1, batch // 2)}, or a smaller model{shared}")
 
     def _failed_on_disk(self, exc: OSError) -> str:
         """End as failed with what the disk said (a full disk, most often). When even that
@@ -281,6 +301,7 @@ class Trainer:
             else:
                 self._write_dataset_info()
             self._truncate_metrics(state.step)
+        speedups.prepare(state.model, state.optimizers, self.speedups)
         self._saved_step = state.step
         if state.step == 0:
             self._snapshot(state)
@@ -294,13 +315,14 @@ class Trainer:
             if new_lr is not None:
                 state.set_lr(new_lr)
                 fields["lr_history"] = [*held.status.get("lr_history", []), {"step": state.step, "lr": new_lr}]
-            held.update(step=state.step, total_steps=self.config.schedule.steps, device=describe(self.device),
-                        **fields)
+            device = ", ".join([describe(self.device), *self.speedups])
+            held.update(step=state.step, total_steps=self.config.schedule.steps, device=device, **fields)
 
     def _one_step(self, state: TrainState) -> None:
         if self.config.optim.lr_schedule == "linear":
             state.scale_lr(1 - state.step / self.config.schedule.steps)
-        out = state.model.train_step(state.sampler, state.optimizers, state.step, state.noise_rng)
+        with speedups.step_context(self.device, self.speedups):
+            out = state.model.train_step(state.sampler, state.optimizers, state.step, state.noise_rng)
         state.step += 1
         state.log.add(out)
 

@@ -18,7 +18,7 @@ from genlab.jobs.executors.base import mark_starting, not_started
 from genlab.store.lifecycle import StateConflict, change, process_alive, process_start
 from genlab.store.runs import Run
 from genlab.training.device import describe as describe_device
-from genlab.training.device import pick_device
+from genlab.training.device import pick_device, usable_cores
 
 
 def detached(argv: list[str], log_path: Path, env: dict[str, str]) -> int:
@@ -27,6 +27,14 @@ def detached(argv: list[str], log_path: Path, env: dict[str, str]) -> int:
         proc = subprocess.Popen([sys.executable, "-m", "genlab", *argv], stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=log, env=env, start_new_session=True, close_fds=True)
     return proc.pid
+
+
+def default_runs_per_gpu() -> int:
+    """Runs trained at once on one GPU unless $GENLAB_RUNS_PER_GPU says: 8, and no more than
+    one per two cores. On an H200 with 16 cores, 8 DCGAN runs at once finished 5.0x the runs
+    of one, each 1.5x slower; 16 finished 6.8x, each 2.9x slower (docs/benchmarks.md, "Several
+    runs on one GPU"). A small run is bound by its worker's Python, that is by a core."""
+    return max(1, min(8, usable_cores() // 2))
 
 
 class LocalExecutor:
@@ -41,12 +49,14 @@ class LocalExecutor:
         """Nothing to prepare: this machine is here."""
 
     def capacity(self) -> int:
-        return max(1, torch.cuda.device_count())
+        """$GENLAB_RUNS_PER_GPU on each GPU (default: see default_runs_per_gpu); one run on a
+        machine without one."""
+        return torch.cuda.device_count() * settings.runs_per_gpu(default_runs_per_gpu()) or 1
 
     def start(self, run: Run, runs_dir: Path, gpu: int | None) -> None:
-        """On GPU `gpu` alone when the machine has several. The worker owns the run once it
-        moves it to running; until then the run names the worker's pid so a quick death is
-        noticed."""
+        """On GPU `gpu` alone when the machine has several (the queue picks the least busy).
+        The worker owns the run once it moves it to running; until then the run names the
+        worker's pid so a quick death is noticed."""
         mark_starting(run, gpu=gpu, executor=None, ray_actor=None, ray_address=None)
         env = settings.child_environment(runs_dir)
         if gpu is not None:
