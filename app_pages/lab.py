@@ -1,10 +1,10 @@
 """2-D lab: watch a small GAN or VAE learn a toy distribution, step by step.
 
 The lab's model lives in this browser session only (it is not a run and is never saved);
-while playing, the page trains a few steps and redraws, several times a second.
+while playing, the page trains a few steps and redraws, as often as the browser can show it
+(at most 10 times a second).
 """
 
-import time
 from dataclasses import dataclass
 
 import streamlit as st
@@ -97,9 +97,9 @@ def play_controls(row: list | None) -> Playing:
     return Playing(on, step_once, reset, until)
 
 
-def draw(view, lab: ToyLab, chosen: Choices) -> None:
-    """The lab's numbers and figures, replacing what `view` showed before."""
-    with view.container():
+def draw(lab: ToyLab, chosen: Choices) -> None:
+    """The lab's numbers and figures."""
+    with st.container():
         if lab.error:
             st.error(lab.error)
         last = lab.history[-1] if lab.history else {}
@@ -123,17 +123,25 @@ def draw(view, lab: ToyLab, chosen: Choices) -> None:
             st.plotly_chart(curves_figure(lab.history, list(main), title="losses"))
 
 
-def live(view, lab: ToyLab, chosen: Choices, playing: Playing) -> None:
-    """While playing: train a few steps, redraw, repeat, until paused (any interaction
-    stops this script run and starts the next), the step limit, or divergence."""
-    draw(view, lab, chosen)
-    while playing.on and not lab.error and lab.step_count < playing.until:
-        started = time.perf_counter()
-        lab.step(min(chosen.steps_per_update, playing.until - lab.step_count))
-        draw(view, lab, chosen)
-        time.sleep(max(0.0, MIN_UPDATE_S - (time.perf_counter() - started)))
-    if playing.on and lab.step_count >= playing.until:
-        st.caption(f"Stopped at the limit of {playing.until:,} steps: raise it to go on.")
+def live(lab: ToyLab, chosen: Choices, playing: Playing) -> None:
+    """The lab's numbers and figures; while playing, one update (a few steps and a redraw) per
+    run of a fragment that the browser asks for every MIN_UPDATE_S. A browser that draws slowly
+    asks later, so the server never sends frames it cannot show, and a pause (a full rerun)
+    stops the picture at once: no backlog of redraws is replayed (#25 item 10)."""
+    def trains() -> bool:
+        return playing.on and not lab.error and lab.step_count < playing.until
+
+    @st.fragment(run_every=MIN_UPDATE_S if trains() else None)
+    def update() -> None:
+        if trains():
+            lab.step(min(chosen.steps_per_update, playing.until - lab.step_count))
+            if not trains():  # the limit or a divergence: a full rerun ends the updates
+                st.rerun(scope="app")
+        draw(lab, chosen)
+        if playing.on and lab.step_count >= playing.until:
+            st.caption(f"Stopped at the limit of {playing.until:,} steps: raise it to go on.")
+
+    update()
 
 
 def page() -> None:
@@ -154,10 +162,9 @@ def page() -> None:
             return
     if playing.step_once:
         lab.step(1)
-    view = st.empty()  # the numbers and figures, above the explanation
+    live(lab, chosen, playing)
     with st.expander("What am I looking at?", expanded=False):
         st.markdown(EXPLANATION)
-    live(view, lab, chosen, playing)
 
 
 guard(page)

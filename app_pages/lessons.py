@@ -96,15 +96,16 @@ def side_by_side(lesson: Lesson, runs: dict[str, Run]) -> None:
 
 
 def regularisers(lesson: Lesson, runs: dict[str, Run]) -> None:
-    """Each run's samples over the data with its modes, D's gradient norm through training,
-    and what the numbers say of each regulariser against the run without one."""
+    """Each run's samples over the data with its modes, D's slope with respect to its input
+    through training, and what the numbers say of each regulariser against the run without one."""
     for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
         with col:
             st.markdown(f"#### {role}")
             evidence.mode_figure(run, f"lesson-reg-{role}")
     logs = {role: run.metrics() for role, run in runs.items()}
-    st.plotly_chart(runs_curve_figure(logs, "grad_norm_d", title="|grad D| through training (log scale)"),
-                    key="lesson-reg-grad")
+    for col, (key, where) in zip(st.columns(2), (("slope_d_real", "real"), ("slope_d_fake", "generated"))):
+        col.plotly_chart(runs_curve_figure(logs, key, title=f"D's slope |∇ₓD(x)| at {where} points (log scale)"),
+                         key=f"lesson-reg-{key}")
     for col, (key, name) in zip(st.columns(2), (("loss_d", "D"), ("loss_g", "G"))):
         col.plotly_chart(runs_curve_figure(logs, key, title=f"{name}'s loss through training", log=False),
                          key=f"lesson-reg-{key}")

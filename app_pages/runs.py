@@ -1,11 +1,13 @@
 """Runs: every run with its state and progress, live; one run's curves and controls."""
 
+from typing import Any
+
 import streamlit as st
 
 from app_pages.components.login import current_user
 from app_pages.components.metrics_view import show_evaluation
 from app_pages.components.shared import guard, picture_file, runs_dir, runs_listing, url_select
-from genlab import jobs
+from genlab import jobs, settings
 from genlab.classroom.access import may_change, owner_of
 from genlab.config import ConfigError
 from genlab.models import curves_for
@@ -33,6 +35,23 @@ def queue_places(summaries: list[RunSummary]) -> dict[str, str]:
     return queue_notes(jobs.fair_order(queued, others), live, slots)
 
 
+def _column(width: int, label: str | None = None, help: str | None = None) -> st.column_config.Column:
+    return st.column_config.TextColumn(label, width=width, help=help)
+
+
+# Widths in pixels that fit the 818 px a 1280 px screen leaves beside the sidebar, with a
+# class's user column (810 px; tests/test_browser.py measures it); long texts are cut in their cell, and a run's problem
+# is said whole under the table.
+COLUMNS = {"run": _column(155), "model": _column(80), "dataset": _column(90), "user": _column(70),
+           "state": _column(80),
+           "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent",
+                                                       width=70),
+           "step": _column(80), "time": _column(85, help="training time and what is left, or the place in "
+                                                          "the queue"),
+           "device": _column(55, help="the whole name is in the run's own line below"),
+           "problem": _column(45, help="said whole under the table")}
+
+
 @st.fragment(run_every=2)
 def table() -> None:
     summaries = runs_listing()
@@ -40,25 +59,28 @@ def table() -> None:
         st.info("No runs yet. Launch one on the Train page.")
         return
     places = queue_places(summaries)
-    rows = []
+    rows = [table_row(s, places.get(s.run.id)) for s in summaries]
+    if not settings.class_mode():  # one person: every run is theirs
+        rows = [{k: v for k, v in row.items() if k != "user"} for row in rows]
+    st.dataframe(rows, hide_index=True, column_config=COLUMNS)
     for s in summaries:
-        p = progress(s.status)
-        rows.append({
-            "run": s.run.id,
-            "model": s.config.model.variant if s.config else "?",
-            "dataset": s.config.data.name if s.config else "?",
-            "user": s.status.get("user") or "-",
-            "state": s.state,
-            "progress": p.fraction,
-            "step": f"{p.step}/{p.total}" if not s.error else "-",
-            "time": p.elapsed,
-            "left": places.get(s.run.id) or time_left(s.state, p),
-            "evaluating": "yes" if jobs.evaluation_running(s.run) else "",
-            "device": s.status.get("device") or "-",
-            "problem": s.error or s.status.get("error") or "",
-        })
-    st.dataframe(rows, hide_index=True, column_config={
-        "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent")})
+        problem = s.error or s.status.get("error")
+        if problem:
+            st.caption(f":material/error: **{s.run.id}** ({s.state}): {problem}")
+
+
+def table_row(s: RunSummary, place: str | None) -> dict[str, Any]:
+    """One run's line, in short values: a queued run's time is its place in the queue, a running
+    run's its training time and what is left."""
+    p = progress(s.status)
+    left = time_left(s.state, p)
+    state = s.state + (", evaluating" if jobs.evaluation_running(s.run) else "")
+    return {"run": s.run.id, "model": s.config.model.variant if s.config else "?",
+            "dataset": s.config.data.name if s.config else "?", "user": s.status.get("user") or "-",
+            "state": state, "progress": p.fraction, "step": f"{p.step}/{p.total}" if not s.error else "-",
+            "time": place or (p.elapsed if left == "-" else f"{p.elapsed}, {left} left"),
+            "device": (s.status.get("device") or "-").split(" ")[0].rstrip(","),
+            "problem": "⚠" if s.error or s.status.get("error") else ""}
 
 
 def controls(run: Run, state: str) -> None:

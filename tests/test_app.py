@@ -113,7 +113,11 @@ def test_runs_page_lists_every_run_and_charts_one(app):
     at = open_page("runs", run=made["gan-ring"])
     table = at.dataframe[0].value
     assert len(table) >= 6
-    assert "corrupt" in " ".join(table["problem"].astype(str))
+    flagged = set(table[table["problem"] == "⚠"]["run"])
+    assert flagged == {made["failed"], made["broken"]}  # each said whole under the table
+    said = {r: c.value for c in at.caption for r in flagged if f"**{r}**" in c.value}
+    assert "corrupt" in said[made["broken"]] and "out of memory on cuda" in said[made["failed"]]
+    assert "user" not in table.columns  # one person: every run is theirs
     assert len(at.get("plotly_chart")) == 3  # losses, D outputs, gradient norms
     at.toggle(key="logy").set_value(True).run()
     assert not at.exception

@@ -30,9 +30,12 @@ def test_lab_steps_plays_to_its_limit_and_resets():
     at.slider(key="per-update-gan").set_value(5).run()  # playback settings: the same model
     at.number_input(key="until").set_value(12).run()
     assert metric(at, "Step") == "0"
-    at.toggle(key="lab-play").set_value(True).run()  # plays 5 + 5 + 2 steps, then stops
+    at.toggle(key="lab-play").set_value(True).run()  # one update of 5 steps a run; the browser asks for the next
+    assert metric(at, "Step") == "5"
+    at.run().run()  # 5 more, then the last 2 of the limit
     assert metric(at, "Step") == "12"
     assert "Stopped at the limit of 12 steps" in texts(at)
+    assert metric(at.run(), "Step") == "12"  # at the limit, playing trains no more
     at.toggle(key="lab-play").set_value(False).run()
     assert metric(at, "Step") == "12"
     at.button[1].click().run()  # Reset

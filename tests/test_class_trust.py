@@ -431,8 +431,8 @@ def test_the_runs_page_shows_the_queue(runs_dir, monkeypatch):
     monkeypatch.setenv("GENLAB_MAX_JOBS", "1")
     first, second = queued_summary(runs_dir, "amy", 1.0), queued_summary(runs_dir, "cat", 2.0)
     table = open_page("runs").dataframe[0].value.set_index("run")
-    assert table.loc[first.id, "left"] == "#1 in the queue; starts now"
-    assert table.loc[second.id, "left"] == "#2 in the queue; starts when a slot frees"
+    assert table.loc[first.id, "time"] == "#1 in the queue; starts now"
+    assert table.loc[second.id, "time"] == "#2 in the queue; starts when a slot frees"
 
 
 @pytest.mark.usefixtures("class_mode")

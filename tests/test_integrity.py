@@ -242,11 +242,13 @@ def test_every_page_works_beside_broken_runs(broken_runs, monkeypatch, page):
     root, good, broken = broken_runs
     monkeypatch.setenv("GENLAB_RUNS", str(root))
     at = open_page(page)  # fails on any exception
-    if page == "runs":  # the table names each problem
-        problems = dict(zip(at.dataframe[0].value["run"], at.dataframe[0].value["problem"]))
-        assert problems[good.id] == ""
+    if page == "runs":  # the table flags each problem, and the line under it says it whole
+        flags = dict(zip(at.dataframe[0].value["run"], at.dataframe[0].value["problem"]))
+        assert flags[good.id] == ""
         for kind, run in broken.items():
-            assert BREAKAGES[kind][1] in problems[run.id], kind
+            assert flags[run.id] == "⚠", kind
+            [said] = [c.value for c in at.caption if f"**{run.id}**" in c.value]
+            assert BREAKAGES[kind][1] in said, kind
             open_page("runs", run=run.id)  # and each broken run's own view opens
 
 

@@ -103,7 +103,7 @@ def test_the_runs_page_shows_time_left_and_the_latest_sample_grid(runs_dir):
     force_status(run, state="running", step=4, total_steps=8, elapsed_s=30.0, **this_process())
     at = open_page("runs", run=run.id)
     row = at.dataframe[0].value.iloc[0]
-    assert row["left"] == "about 30 s"
+    assert row["time"] == "00:00:30, about 30 s left"
     assert "30 s left" in at.get("progress")[0].proto.text
     assert [c for image in at.get("image") for c in image.captions] == ["Samples at step 8 (the latest snapshot)"]
 

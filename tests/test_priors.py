@@ -130,20 +130,29 @@ def test_an_l1_penalty_shrinks_the_weights_it_is_put_on(runs_dir):
 def test_regulariser_findings_say_what_the_numbers_say():
     from genlab.teaching.lessons import late_mean, regulariser_findings
 
-    def log(values):
-        return [{"step": 25 * i, "grad_norm_d": v} for i, v in enumerate(values)]
+    def log(values, weights=3.0):
+        return [{"step": 25 * i, "slope_d_fake": v, "slope_d_real": v, "grad_norm_d": weights}
+                for i, v in enumerate(values)]
 
-    assert late_mean(log([9, 9, 9, 9, 1]), "grad_norm_d") == 1 and late_mean([], "grad_norm_d") is None
+    assert late_mean(log([9, 9, 9, 9, 1]), "slope_d_real") == 1 and late_mean([], "slope_d_real") is None
     evals = {"none": {"modes_captured": 20, "modes_total": 25},
              "spectral norm": {"modes_captured": 25, "modes_total": 25},
              "weight decay": {"modes_captured": 12, "modes_total": 25}}
-    logs = {"none": log([5] * 10), "spectral norm": log([1] * 10), "weight decay": log([7] * 10)}
+    # The slope decides, not the gradient by D's weights (#25 item 4): here the weights' is larger.
+    logs = {"none": log([5] * 10, weights=1.0), "spectral norm": log([0.9] * 10, weights=50.0),
+            "weight decay": log([7] * 10)}
     found = regulariser_findings(evals, logs)
     texts = [f.text for f in found]
     assert [f.as_expected for f in found] == [True, True, False]
     assert texts[0].startswith("spectral norm: 25 of 25 modes captured, none: 20")
-    assert "Smaller, as expected" in texts[1]
+    assert texts[1].startswith("D's slope |∇ₓD(x)| at generated points over the last fifth of training: "
+                               "spectral norm 0.9, none 5. Smaller, as expected")
     assert "Fewer" in texts[2] and len(found) == 3  # no slope claim for weight decay
+    logs["spectral norm"] = log([8] * 10, weights=0.1)
+    assert "Not smaller, against the textbook" in regulariser_findings(evals, logs)[1].text
+    older = {role: [{k: v for k, v in r.items() if not k.startswith("slope")} for r in log_]
+             for role, log_ in logs.items()}  # a run logged before the slope was: no slope claim
+    assert len(regulariser_findings(evals, older)) == 2
 
 
 def test_the_prototype_verdict_is_judged_against_every_run_shown():

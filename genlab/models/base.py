@@ -111,6 +111,12 @@ class GenerativeModel(nn.Module):
         """Trainable parameters of each top-level part, e.g. {"generator": ..., "discriminator": ...}."""
         return {name: sum(p.numel() for p in part.parameters()) for name, part in self.named_children()}
 
+    def probes(self, real: torch.Tensor) -> dict[str, float]:
+        """Numbers measured on a fixed batch of real data at each log line, beside the means
+        of the steps' own outputs; none unless a family has some. They must not change
+        training: no random stream drawn, no parameter, buffer or gradient touched."""
+        return {}
+
     def inference_state_dict(self) -> dict[str, torch.Tensor]:
         """The weights a view needs: the state of `inference_parts` only."""
         return {k: v for k, v in self.state_dict().items() if k.split(".")[0] in self.inference_parts}

@@ -152,6 +152,30 @@ class GAN(GenerativeModel):
         out.update(loss_d=loss_d.detach(), loss_g=loss_g.detach(), **self._score_means(r, f))
         return out
 
+    def probes(self, real: torch.Tensor) -> dict[str, float]:
+        """D's slope with respect to its input, E ||grad_x D(x)||_2, at real points and at
+        generated ones (fixed codes): what spectral norm caps (at most 1 for D as a whole) and
+        R1 penalises (at real points). On 2-D data, unconditional, the regularisation
+        lesson's runs; measured with both networks in eval mode, so that spectral norm's power
+        iteration (and batch norm's statistics) stay as training left them."""
+        if self.is_image or len(self.data_shape) != 1 or self.n_classes:
+            return {}
+        modes = {module: module.training for module in self.modules()}
+        self.eval()
+        try:
+            with torch.no_grad():
+                fake = self.generate(self.codes(len(real), seed=0))
+            return {"slope_d_real": self._slope(self.to_model_space(real)), "slope_d_fake": self._slope(fake)}
+        finally:
+            for module, training in modes.items():
+                module.training = training
+
+    def _slope(self, x: torch.Tensor) -> float:
+        x = self.pack(x).detach().requires_grad_(True)
+        with torch.enable_grad():
+            (grad,) = torch.autograd.grad(self.discriminator(x, None).sum(), x)
+        return grad.flatten(1).norm(dim=1).mean().item()
+
     def _score_means(self, r: torch.Tensor, f: torch.Tensor) -> dict[str, torch.Tensor]:
         """D(x) and D(G(z)) as probabilities where D is a classifier, raw scores otherwise;
         for WGAN-GP also E[D(x)] - E[D(G(z))], the critic's estimate of the Wasserstein distance."""

@@ -265,6 +265,7 @@ class Trainer:
     def _loop(self, data: Dataset, new_lr: float | None) -> str:
         sched = self.config.schedule
         self._data = data
+        self._probe_batch = data.x_train[:256].to(self.device)  # the same real points at every log line
         state = self._restore_or_start()
         self._mark_running(state, new_lr)
         snap_at = set(snapshot_steps(sched.steps, sched.n_snapshots))
@@ -336,7 +337,8 @@ class Trainer:
         """Append the means since the last line to metrics.jsonl. Returns the names of any
         NaN or infinite means; then nothing is written."""
         now = self._tick(state)
-        record = {"step": state.step, "time": round(state.elapsed, 3), **state.log.means()}
+        record = {"step": state.step, "time": round(state.elapsed, 3), **state.log.means(),
+                  **state.model.probes(self._probe_batch)}
         bad = non_finite(record)
         if bad:
             return bad
