@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app_pages.components.login import current_user
-from app_pages.components.shared import guard, picture_file, runs_dir, runs_listing, url_select
+from app_pages.components.shared import controls, guard, picture_file, runs_dir, runs_listing, url_select
 from genlab.classroom import roster
 from genlab.views.metric_info import METRICS, best_first
 from genlab.views.overview import CLASS_METRICS, SETTINGS, class_row, experiment_defaults, experiment_points
@@ -80,14 +80,15 @@ def page() -> None:
     if not rows:
         st.info("No runs yet.")
         return
-    picked = st.selectbox("Spotlight (for the projector)", [None] + [r["run"] for r in rows], key="spotlight",
-                          bind="query-params", format_func=lambda r: "none" if r is None else r)
+    with controls("Spotlight, filters and order"):  # on a projector, folded away: the pictures come first
+        picked = st.selectbox("Spotlight (for the projector)", [None] + [r["run"] for r in rows], key="spotlight",
+                              bind="query-params", format_func=lambda r: "none" if r is None else r)
+        c1, c2, c3 = st.columns(3)
+        models = c1.multiselect("Models", sorted({r["model"] for r in rows}), key="models")
+        datasets = c2.multiselect("Datasets", sorted({r["dataset"] for r in rows}), key="datasets")
+        order = c3.selectbox("Sort by", ["newest", *CLASS_METRICS], key="sort", bind="query-params")
     if picked:
         spotlight(next(r for r in rows if r["run"] == picked))
-    c1, c2, c3 = st.columns(3)
-    models = c1.multiselect("Models", sorted({r["model"] for r in rows}), key="models")
-    datasets = c2.multiselect("Datasets", sorted({r["dataset"] for r in rows}), key="datasets")
-    order = c3.selectbox("Sort by", ["newest", *CLASS_METRICS], key="sort", bind="query-params")
     shown = [r for r in rows if (not models or r["model"] in models) and (not datasets or r["dataset"] in datasets)]
     if order != "newest":
         scored = sorted((r for r in shown if r[order] is not None), key=lambda r: r[order],

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from app_pages.components.shared import controls, guard, presenting
+from app_pages.components.shared import guard, presenting
 from genlab.config import ConfigError
 from genlab.models import curves_for
 from genlab.presets import make_config
@@ -88,7 +88,7 @@ def choices(row: list | None) -> Choices:
 
 
 def play_controls(row: list | None) -> Playing:
-    c = row[2:] + [controls("Step limit")] if row else st.columns([1, 1, 1, 3])
+    c = row[2:5] + [row[5].popover("Step limit", icon=":material/tune:")] if row else st.columns([1, 1, 1, 3])
     on = c[0].toggle("Play", key="lab-play")
     step_once = c[1].button("Step", disabled=on, help="One training step")
     reset = c[2].button("Reset", help="Start again from a fresh model")
@@ -98,29 +98,40 @@ def play_controls(row: list | None) -> Playing:
 
 
 def draw(lab: ToyLab, chosen: Choices) -> None:
-    """The lab's numbers and figures."""
-    with st.container():
-        if lab.error:
-            st.error(lab.error)
-        last = lab.history[-1] if lab.history else {}
-        cols = st.columns(4)
-        cols[0].metric("Step", lab.step_count)
-        modes = lab.modes()
-        if modes:
-            cols[1].metric("Modes captured", f"{modes['modes_captured']} of {modes['modes_total']}")
-            cols[2].metric("Samples on a mode", f"{100 * modes['high_quality']:.0f}%",
-                           help="Share of 2,500 samples within 3σ of their nearest mode (PacGAN's "
-                                "'high quality'). Read it with Modes captured: a generator that has not "
-                                "learned yet, or has collapsed, can put most samples on one mode.")
-            if reading := mode_reading(modes):
-                st.caption(reading)
-        main = curves_for(lab.config.model)[0].keys
-        if main[0] in last:
-            cols[3].metric(main[0], f"{last[main[0]]:.3f}")
-        st.plotly_chart(lab_figure(lab, show_surface=chosen.show_surface, show_mesh=chosen.show_mesh,
-                                   height=640 if presenting() else 480), config={"displayModeBar": False})
-        if lab.history:
-            st.plotly_chart(curves_figure(lab.history, list(main), title="losses"))
+    """The lab's numbers and figures; on a projector the numbers stand beside the picture, so
+    that the picture starts on the first screen."""
+    if lab.error:
+        st.error(lab.error)
+    if presenting():
+        picture, side = st.columns([4, 1])
+        reading = numbers(lab, [side] * 4)
+    else:
+        picture = st.container()
+        reading, side = numbers(lab, st.columns(4)), st
+    if reading:
+        side.caption(reading)
+    picture.plotly_chart(lab_figure(lab, show_surface=chosen.show_surface, show_mesh=chosen.show_mesh,
+                                    height=600 if presenting() else 480), config={"displayModeBar": False})
+    if lab.history:
+        st.plotly_chart(curves_figure(lab.history, list(curves_for(lab.config.model)[0].keys), title="losses"))
+
+
+def numbers(lab: ToyLab, cols: list) -> str | None:
+    """The step, the modes captured and the samples on a mode, and the main loss, in `cols`;
+    returns what the mode numbers mean together, when they need a word."""
+    cols[0].metric("Step", lab.step_count)
+    modes = lab.modes()
+    if modes:
+        cols[1].metric("Modes captured", f"{modes['modes_captured']} of {modes['modes_total']}")
+        cols[2].metric("Samples on a mode", f"{100 * modes['high_quality']:.0f}%",
+                       help="Share of 2,500 samples within 3σ of their nearest mode (PacGAN's "
+                            "'high quality'). Read it with Modes captured: a generator that has not "
+                            "learned yet, or has collapsed, can put most samples on one mode.")
+    main = curves_for(lab.config.model)[0].keys[0]
+    last = lab.history[-1] if lab.history else {}
+    if main in last:
+        cols[3].metric(main, f"{last[main]:.3f}")
+    return mode_reading(modes) if modes else None
 
 
 def live(lab: ToyLab, chosen: Choices, playing: Playing) -> None:
@@ -150,7 +161,7 @@ def page() -> None:
         st.caption("A small model learns a toy distribution while you watch: blue points are real, red ones "
                    "generated (as on every page); grey lines are the image of a square grid of latent codes.")
     # On a projector: the toy, the model and the buttons in one row, so the picture starts high.
-    row = st.columns([2, 2, 1, 1, 1]) if presenting() else None
+    row = st.columns([2, 2, 1, 1, 1, 1.4]) if presenting() else None
     chosen = choices(row)
     playing = play_controls(row)
     lab: ToyLab | None = st.session_state.get("lab")

@@ -156,6 +156,16 @@ def test_the_class_view_sorts_by_a_metric_and_spotlights_a_run(demo_app):
     assert len(at.get("plotly_chart")) == 1  # the class experiment
 
 
+def test_on_a_projector_the_class_page_folds_its_filters_away(demo_app):
+    """#25 item 9: in presenter mode the Class page's spotlight picker and filters stood open
+    above the pictures."""
+    at = demo_app("class_view", present="true")
+    [folded] = [e for e in at.expander if e.label == "Spotlight, filters and order"]
+    assert {w.key for w in folded.multiselect} == {"models", "datasets"}
+    assert {w.key for w in folded.selectbox} == {"spotlight", "sort"}
+    assert not demo_app("class_view").expander  # off the projector they stand open
+
+
 def test_the_train_pages_time_estimate_is_cached_by_the_data_it_timed(monkeypatch):
     """The Train page once cached its step rate by the config alone while timing whatever data
     the page held: the same config on other data answered from the cache."""

@@ -34,12 +34,17 @@ def runs_dir() -> Path:
 
 
 # Presenter mode, for a projector: larger type (Streamlit sizes text in rem, so scaling the
-# root font scales the whole page), the page's full width, less padding above, and none of
+# root font scales the whole page), the page's full width, less padding above, a smaller title,
+# pictures no taller than most of the screen (tests/test_browser.py), and none of
 # the app's own chrome (the Deploy button, the menu, the coloured bar). The sidebar starts
 # collapsed (app.py); its arrow, top left, brings it back.
 PRESENTER_CSS = """<style>
 html { font-size: 22px; }
-.block-container { max-width: 100%; padding-top: 2.5rem; padding-left: 2rem; padding-right: 2rem; }
+.block-container { max-width: 100%; padding-top: 1rem; padding-left: 2rem; padding-right: 2rem; }
+h1 { font-size: 2.2rem !important; padding-top: 0.5rem !important; }
+[data-testid="stHeader"] { background: transparent; }
+[data-testid="stExpander"] summary { padding-top: 0.3rem; padding-bottom: 0.3rem; }
+[data-testid="stImage"] img { max-height: 58vh; object-fit: contain; object-position: left top; }
 [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stAppDeployButton"],
 [data-testid="stMainMenu"] { display: none; }
 </style>"""
