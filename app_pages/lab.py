@@ -5,6 +5,7 @@ while playing, the page trains a few steps and redraws, as often as the browser 
 (at most 10 times a second).
 """
 
+import time
 from dataclasses import dataclass
 
 import streamlit as st
@@ -19,6 +20,9 @@ from genlab.views.figures import curves_figure
 
 # At most 10 updates a second, so one playing lab leaves CPU to the other sessions.
 MIN_UPDATE_S = 0.1
+# Updates one run of the playing fragment sends before the browser must ask for the next: the
+# most a slow browser can fall behind (docs/benchmarks.md, "2-D lab").
+WINDOW_UPDATES = 2
 EXPLANATION = (
     "- **GAN**: the background is the discriminator's belief D(x) that a point is real "
     "(red: fake, blue: real; for WGAN-GP and hinge, the raw critic score). The generator moves "
@@ -135,24 +139,34 @@ def numbers(lab: ToyLab, cols: list) -> str | None:
 
 
 def live(lab: ToyLab, chosen: Choices, playing: Playing) -> None:
-    """The lab's numbers and figures; while playing, one update (a few steps and a redraw) per
-    run of a fragment that the browser asks for every MIN_UPDATE_S. A browser that draws slowly
-    asks later, so the server never sends frames it cannot show, and a pause (a full rerun)
-    stops the picture at once: no backlog of redraws is replayed (#25 item 10)."""
+    """The lab's numbers and figures. While playing, a fragment that the browser asks to run
+    again once it has taken the last one in: each run trains and redraws WINDOW_UPDATES times
+    (at most every MIN_UPDATE_S). So the server runs ahead of a slow browser by one window at
+    most, and a pause (a full rerun) stops the picture within about that: a loop with no
+    window sent redraws a slow browser replayed for 8-20 s after a pause (#25 item 10)."""
     def trains() -> bool:
         return playing.on and not lab.error and lab.step_count < playing.until
 
-    @st.fragment(run_every=MIN_UPDATE_S if trains() else None)
-    def update() -> None:
-        if trains():
-            lab.step(min(chosen.steps_per_update, playing.until - lab.step_count))
-            if not trains():  # the limit or a divergence: a full rerun ends the updates
-                st.rerun(scope="app")
-        draw(lab, chosen)
-        if playing.on and lab.step_count >= playing.until:
-            st.caption(f"Stopped at the limit of {playing.until:,} steps: raise it to go on.")
+    auto = trains()  # the browser asks for the next window while this run's lab trains
 
-    update()
+    @st.fragment(run_every=MIN_UPDATE_S if auto else None)
+    def window() -> None:
+        view = st.empty()
+        for update in range(WINDOW_UPDATES):
+            tick = time.perf_counter()
+            if trains():
+                lab.step(min(chosen.steps_per_update, playing.until - lab.step_count))
+            with view.container():
+                draw(lab, chosen)
+                if playing.on and lab.step_count >= playing.until:
+                    st.caption(f"Stopped at the limit of {playing.until:,} steps: raise it to go on.")
+            if not trains() or update == WINDOW_UPDATES - 1:
+                break
+            time.sleep(max(0.0, MIN_UPDATE_S - (time.perf_counter() - tick)))
+        if auto and not trains():
+            st.rerun(scope="app")  # the limit or a divergence: a full run stops the browser asking
+
+    window()
 
 
 def page() -> None:

@@ -30,9 +30,9 @@ def test_lab_steps_plays_to_its_limit_and_resets():
     at.slider(key="per-update-gan").set_value(5).run()  # playback settings: the same model
     at.number_input(key="until").set_value(12).run()
     assert metric(at, "Step") == "0"
-    at.toggle(key="lab-play").set_value(True).run()  # one update of 5 steps a run; the browser asks for the next
-    assert metric(at, "Step") == "5"
-    at.run().run()  # 5 more, then the last 2 of the limit
+    at.toggle(key="lab-play").set_value(True).run()  # a window of two updates of 5 steps
+    assert metric(at, "Step") == "10"
+    at.run()  # the browser asks for the next window: the last 2 steps of the limit, then it stops
     assert metric(at, "Step") == "12"
     assert "Stopped at the limit of 12 steps" in texts(at)
     assert metric(at.run(), "Step") == "12"  # at the limit, playing trains no more
