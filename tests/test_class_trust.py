@@ -105,6 +105,18 @@ def test_the_teacher_sees_who_is_locked_out_and_lets_them_in(runs_dir, capsys):
     assert roster.log_in(runs_dir, "amy", password, address="10.0.0.9") == AMY and not roster.locked_out(runs_dir)
 
 
+def test_wrong_passwords_long_expired_are_forgotten_not_kept_for_ever(runs_dir):
+    """A count whose every time had expired stayed in .roster.json: a term of typos from
+    thirty laptops grew the file that every page run reads."""
+    for i in range(3):
+        with pytest.raises(roster.LoginRefused):
+            roster.log_in(runs_dir, "amy", "typo", address=f"10.0.0.{i}", now=1000.0)
+    with pytest.raises(roster.LoginRefused):  # the next lesson, past the lockout window
+        roster.log_in(runs_dir, "ben", "typo", address="10.0.0.99", now=1000.0 + roster.LOCKOUT_S + 1)
+    kept = json.loads((runs_dir / ".roster.json").read_text())["failures"]
+    assert set(kept) == {"name ben from 10.0.0.99", "address 10.0.0.99"}
+
+
 @pytest.mark.usefixtures("class_mode")
 def test_the_class_page_shows_the_teacher_who_is_locked_out_with_an_unlock_button(runs_dir):
     teacher_password = roster.add(runs_dir, "ms-lee", teacher=True)

@@ -249,14 +249,17 @@ def _recent(times: list[float], now: float) -> list[float]:
     return [t for t in times if now - t < LOCKOUT_S]
 
 
+def _key_wait_s(key: str, times: list[float], now: float) -> float:
+    """Seconds until the count under `key` (a name from an address, or an address) falls
+    below its limit again; 0 when it is below now."""
+    limit = MAX_FAILURES if key.startswith("name ") else MAX_ADDRESS_FAILURES
+    recent = sorted(_recent(times, now))
+    return LOCKOUT_S - (now - recent[-limit]) if len(recent) >= limit else 0.0
+
+
 def _wait_s(failures: dict[str, list[float]], name: str, address: str, now: float) -> float:
     """Seconds until this name may try again from this address (0: now)."""
-    wait = 0.0
-    for key, limit in zip(_failure_keys(name, address), (MAX_FAILURES, MAX_ADDRESS_FAILURES)):
-        recent = _recent(failures.get(key, []), now)
-        if len(recent) >= limit:
-            wait = max(wait, LOCKOUT_S - (now - sorted(recent)[-limit]))
-    return wait
+    return max(_key_wait_s(key, failures.get(key, []), now) for key in _failure_keys(name, address))
 
 
 def log_in(runs_dir: Path, name: str, password: str, address: str = "unknown", now: float | None = None) -> User:
@@ -286,11 +289,14 @@ def log_in(runs_dir: Path, name: str, password: str, address: str = "unknown", n
 
 
 def _record_failure(runs_dir: Path, name: str, address: str, now: float) -> None:
-    """Count a wrong password for the name from this address and for the address; a full
-    disk does not turn the refusal into an error."""
+    """Count a wrong password for the name from this address and for the address, forgetting
+    the counts that have expired; a full disk does not turn the refusal into an error."""
     with contextlib.suppress(OSError), _editing(runs_dir) as whole:
+        failures = whole["failures"]
+        for key in [k for k, times in failures.items() if not _recent(times, now)]:
+            del failures[key]  # counts whose every time has expired: the file does not grow for ever
         for key in _failure_keys(name, address):
-            whole["failures"][key] = [*_recent(whole["failures"].get(key, []), now), now]
+            failures[key] = [*_recent(failures.get(key, []), now), now]
 
 
 def _record_success(runs_dir: Path, name: str, address: str, new_hash: str | None) -> None:
@@ -305,12 +311,8 @@ def locked_out(runs_dir: Path, now: float | None = None) -> list[tuple[str, int]
     """Who may not log in now, for the teacher: ("name amy from 10.0.0.7" or "address
     10.0.0.7", minutes left), longest wait first."""
     now = time.time() if now is None else now
-    found = []
-    for key, times in _read(runs_dir)["failures"].items():
-        recent = _recent(times, now)
-        limit = MAX_FAILURES if key.startswith("name ") else MAX_ADDRESS_FAILURES
-        if len(recent) >= limit:
-            found.append((key, max(1, round((LOCKOUT_S - (now - sorted(recent)[-limit])) / 60))))
+    waits = {key: _key_wait_s(key, times, now) for key, times in _read(runs_dir)["failures"].items()}
+    found = [(key, max(1, round(wait / 60))) for key, wait in waits.items() if wait > 0]
     return sorted(found, key=lambda f: -f[1])
 
 
