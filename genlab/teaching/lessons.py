@@ -66,7 +66,7 @@ def late_mean(records: list[dict[str, Any]], key: str, share: float = 0.2) -> fl
 # respect to its input, |grad_x D(x)| (logged as slope_d_real / slope_d_fake), where the
 # regulariser bounds it, smaller than without one.
 SLOPE_BOUNDED = {"spectral norm": ("slope_d_fake", "generated points",
-                                   "it caps D's slope everywhere at 1, each layer's at 1"),
+                                   "it caps each layer's slope at 1, so D's at 1 everywhere"),
                  "R1 penalty": ("slope_d_real", "real points", "it penalises D's slope at real points")}
 
 

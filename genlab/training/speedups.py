@@ -3,9 +3,11 @@
 GenLab's models are small: on a GPU a step is bound by kernel launches and Python, not by
 arithmetic. What each speed-up does (measured in docs/benchmarks.md, "On a GPU"):
 
-    fused_adam     one kernel per Adam step instead of one per parameter (PyTorch's `fused=True`)
+    fused_adam     Adam's update in one fused kernel (PyTorch's `fused=True`), not its default
+                   multi-tensor kernels
     channels_last  NHWC layout for convolutional networks, the layout cuDNN's kernels prefer
-    bf16           the forward and backward passes under bf16 autocast (losses stay float32)
+    bf16           the forward and backward passes under bf16 autocast (which keeps losses and
+                   reductions in float32)
 
 They apply on CUDA only: a run on the CPU trains, and resumes, exactly as it always has.
 A checkpoint does not depend on them: a run may stop on a GPU and resume on the CPU.
