@@ -117,7 +117,12 @@ def draw(lab: ToyLab, chosen: Choices) -> None:
     picture.plotly_chart(lab_figure(lab, show_surface=chosen.show_surface, show_mesh=chosen.show_mesh,
                                     height=600 if presenting() else 480), config={"displayModeBar": False})
     if lab.history:
-        st.plotly_chart(curves_figure(lab.history, list(curves_for(lab.config.model)[0].keys), title="losses"))
+        st.plotly_chart(curves_figure(lab.history, main_keys(lab), title="losses"))
+
+
+def main_keys(lab: ToyLab) -> list[str]:
+    """The keys of the lab model's main chart (a GAN's losses, a VAE's ELBO terms)."""
+    return list(curves_for(lab.config.model)[0].keys)
 
 
 def numbers(lab: ToyLab, cols: list) -> str | None:
@@ -131,7 +136,7 @@ def numbers(lab: ToyLab, cols: list) -> str | None:
                        help="Share of 2,500 samples within 3σ of their nearest mode (PacGAN's "
                             "'high quality'). Read it with Modes captured: a generator that has not "
                             "learned yet, or has collapsed, can put most samples on one mode.")
-    main = curves_for(lab.config.model)[0].keys[0]
+    main = main_keys(lab)[0]
     last = lab.history[-1] if lab.history else {}
     if main in last:
         cols[3].metric(main, f"{last[main]:.3f}")

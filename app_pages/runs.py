@@ -64,9 +64,13 @@ def table() -> None:
         rows = [{k: v for k, v in row.items() if k != "user"} for row in rows]
     st.dataframe(rows, hide_index=True, column_config=COLUMNS)
     for s in summaries:
-        problem = s.error or s.status.get("error")
-        if problem:
+        if problem := problem_of(s):
             st.caption(f":material/error: **{s.run.id}** ({s.state}): {problem}")
+
+
+def problem_of(s: RunSummary) -> str | None:
+    """What is wrong with a run: a file that cannot be read, or the error it ended with."""
+    return s.error or s.status.get("error")
 
 
 def table_row(s: RunSummary, place: str | None) -> dict[str, Any]:
@@ -80,7 +84,7 @@ def table_row(s: RunSummary, place: str | None) -> dict[str, Any]:
             "state": state, "progress": p.fraction, "step": f"{p.step}/{p.total}" if not s.error else "-",
             "time": place or (p.elapsed if left == "-" else f"{p.elapsed}, {left} left"),
             "device": (s.status.get("device") or "-").split(" ")[0].rstrip(","),
-            "problem": "⚠" if s.error or s.status.get("error") else ""}
+            "problem": "⚠" if problem_of(s) else ""}
 
 
 def controls(run: Run, state: str) -> None:

@@ -20,7 +20,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,14 +27,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.train_speed import sync, time_trainer  # noqa: E402
 from genlab.data import load_dataset  # noqa: E402
 from genlab.models import build_model  # noqa: E402
 from genlab.presets import make_config  # noqa: E402
-from genlab.store.runs import create_run  # noqa: E402
 from genlab.training import speedups  # noqa: E402
 from genlab.training.batches import BatchSampler  # noqa: E402
 from genlab.training.device import describe, pick_device  # noqa: E402
-from genlab.training.trainer import Trainer  # noqa: E402
 
 MODELS = {  # label -> (variant, settings beside the preset's)
     "DCGAN (base width 32)": ("dcgan", {}),
@@ -50,11 +48,6 @@ HEADER = ("| model | loop | speed-ups | epoch s (Trainer: training time) | Train
 
 def chosen(names: str) -> tuple[str, ...]:
     return () if names == "none" else tuple(names.split(","))
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def time_bare(config, data, device: torch.device, steps: int, names: str, compile_networks: bool = False) -> float:
@@ -87,16 +80,10 @@ def time_bare(config, data, device: torch.device, steps: int, names: str, compil
     return time.perf_counter() - start
 
 
-def time_trainer(config, device: torch.device, names: str) -> tuple[float, float]:
-    """(training seconds as the run records them, wall-clock seconds of train())."""
+def time_trainer_with(config, device: torch.device, names: str) -> tuple[float, float]:
+    """The Trainer's (training seconds, wall-clock seconds) under GENLAB_CUDA_SPEEDUPS=names."""
     os.environ["GENLAB_CUDA_SPEEDUPS"] = names
-    with tempfile.TemporaryDirectory() as tmp:
-        run = create_run(Path(tmp), config)
-        start = time.perf_counter()
-        final = Trainer(run, device=str(device)).train()
-        wall = time.perf_counter() - start
-        assert final == "completed", run.status()
-        return run.status()["elapsed_s"], wall
+    return time_trainer(config, device)
 
 
 def measure(label: str, variant: str, extra: dict, data, device: torch.device, args) -> None:
@@ -112,7 +99,7 @@ def measure(label: str, variant: str, extra: dict, data, device: torch.device, a
         bare[n] = statistics.median(time_bare(config, data, device, steps, n) for _ in range(args.repeats))
         print(f"| {label} | bare loop | {n} | {bare[n]:.2f} | | {bare['none'] / bare[n]:.2f}x | |", flush=True)
     for names in TRAINER:
-        times = [time_trainer(config, device, names) for _ in range(args.repeats)]
+        times = [time_trainer_with(config, device, names) for _ in range(args.repeats)]
         train_s, wall = statistics.median(t for t, _ in times), statistics.median(w for _, w in times)
         print(f"| {label} | Trainer | {names} | {train_s:.2f} | {wall:.2f} | {bare['none'] / train_s:.2f}x "
               f"| {train_s / bare[names] - 1:+.0%} |", flush=True)

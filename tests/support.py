@@ -58,6 +58,11 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 90.0, interval: floa
     raise AssertionError("timed out waiting")
 
 
+def losses(run: Run) -> list[dict]:
+    """The run's metrics lines without their times: what an exact resume must reproduce."""
+    return [{k: v for k, v in r.items() if k != "time"} for r in run.metrics()]
+
+
 def steps_logged(run: Run) -> list[int]:
     return [r["step"] for r in run.metrics()]
 

@@ -25,7 +25,7 @@ from genlab.store.snapshots import load_model
 from genlab.teaching.demos import demo_runs
 from genlab.training.step_log import non_finite
 from genlab.training.trainer import Trainer
-from tests.support import ROOT, SHIPPED, needs_fashion, state, tiny_run, wait_for
+from tests.support import ROOT, SHIPPED, losses, needs_fashion, state, tiny_run, wait_for
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 
@@ -34,10 +34,6 @@ ALL_SPEEDUPS = "fused_adam,channels_last,bf16"
 
 def dataset_of(variant: str) -> str:
     return "fashion-mnist" if VARIANTS[variant].arch == "conv" else "digits"
-
-
-def losses(run: Run) -> list[dict]:
-    return [{k: v for k, v in r.items() if k != "time"} for r in run.metrics()]
 
 
 def numbers(records: list[dict]) -> list[float]:

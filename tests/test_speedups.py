@@ -9,6 +9,7 @@ import torch
 
 from genlab import settings
 from genlab.config import ConfigError
+from genlab.data import load_dataset
 from genlab.jobs import fair_queue
 from genlab.jobs.executors import local
 from genlab.jobs.executors.local import LocalExecutor
@@ -83,10 +84,10 @@ def test_a_checkpoint_of_fused_adam_resumes_unfused(runs_dir):
     """fused is a property of the optimiser's groups, which a loaded state would bring back:
     the Trainer sets it again for the device the run resumes on."""
     config = tiny_config("gan", "ring")
-    state = new_state(config, _ring(), torch.device("cpu"))
+    state = new_state(config, load_dataset("ring"), torch.device("cpu"))
     speedups.fuse_adam(state.optimizers, True)
     saved = state.state_dict()
-    fresh = new_state(config, _ring(), torch.device("cpu"))
+    fresh = new_state(config, load_dataset("ring"), torch.device("cpu"))
     fresh.load_state_dict(saved)
     assert fresh.optimizers["generator"].param_groups[0]["fused"] is True
     speedups.prepare(fresh.model, fresh.optimizers, ())
@@ -116,12 +117,6 @@ def test_a_noise_state_from_another_kind_of_device_reseeds_from_the_step(runs_di
     Trainer(run).train()
     saved = load_state(run.checkpoint_path)
     saved["noise_rng"] = torch.zeros(16, dtype=torch.uint8)  # as a CUDA generator saves it
-    state = new_state(run.config(), _ring(), torch.device("cpu"))
+    state = new_state(run.config(), load_dataset("ring"), torch.device("cpu"))
     state.load_state_dict(saved)
     assert state.noise_rng.initial_seed() == 3 + 10
-
-
-def _ring():
-    from genlab.data import load_dataset
-
-    return load_dataset("ring")

@@ -10,11 +10,7 @@ from genlab.store.runs import read_jsonl
 from genlab.store.snapshots import load_model
 from genlab.store.statefile import load_state, save_state
 from genlab.training.trainer import Trainer, new_state, snapshot_steps
-from tests.support import needs_fashion, tiny_config, tiny_run
-
-
-def losses(run):
-    return [{k: v for k, v in r.items() if k != "time"} for r in run.metrics()]
+from tests.support import losses, needs_fashion, tiny_config, tiny_run
 
 
 @pytest.mark.parametrize("variant,dataset,schedule", [("wgan-gp", "ring", "linear"),
