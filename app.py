@@ -5,10 +5,13 @@ from pathlib import Path
 import streamlit as st
 import torch
 
-from app_pages.components.login import account_box, login_form, signed_in
-from app_pages.components.shared import PRESENTER_CSS, presenter_asked, runs_dir, runs_listing
+from app_pages.components import rerun_guard
+from app_pages.components.login import account_box, current_user, login_form, signed_in
+from app_pages.components.shared import PRESENTER_CSS, live_every, presenter_asked, run_watcher
 from genlab import jobs, settings
+from genlab.classroom.access import User
 from genlab.config import ConfigError
+from genlab.store.runs import RunSummary
 from genlab.views.overview import progress
 
 # The icon is a file of the app's own: a material icon would be fetched from a font server.
@@ -16,16 +19,12 @@ FAVICON = str(Path(__file__).parent / "app_pages" / "favicon.png")
 st.set_page_config(page_title="GenLab", page_icon=FAVICON, layout="wide",
                    initial_sidebar_state="collapsed" if presenter_asked() else "auto")
 
+rerun_guard.install()  # a fragment's tick never leaves a page half drawn (docs/streamlit-fragment-race.md)
+
 # One process serves every session, each script run in its own thread; torch's intra-op
 # threads on top of those oversubscribed the CPU (a 2-D lab update took 2.5 s instead of
 # 0.1 s on 2 cores). Training runs in workers, which keep torch's default.
 torch.set_num_threads(1)
-
-
-@st.cache_resource
-def reconcile_on_start(path: str) -> list[str]:
-    """Once per app process: runs left 'running' by a previous app or a reboot become interrupted."""
-    return jobs.reconcile(Path(path))
 
 
 try:  # a bad setting (GENLAB_MAX_JOBS, ...) is one clear message, not a traceback on every page
@@ -33,7 +32,7 @@ try:  # a bad setting (GENLAB_MAX_JOBS, ...) is one clear message, not a traceba
 except ConfigError as exc:
     st.error(f"GenLab cannot start: {exc}.")
     st.stop()
-reconcile_on_start(str(runs_dir().resolve()))
+run_watcher()  # once per app process: its first round finds the runs a previous app or a reboot left running
 
 PAGES = {
     "": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
@@ -63,17 +62,34 @@ except ConfigError as exc:  # a broken roster: one message for the teacher to me
     st.stop()
 
 
-@st.fragment(run_every=3)
-def sidebar_status() -> None:
-    # Each tick also moves the queue and notices workers that died.
-    jobs.reconcile(runs_dir())
-    active = [s for s in runs_listing() if s.state in jobs.ACTIVE]
-    st.caption(jobs.where_runs_train())
+SIDEBAR_EVERY_S = 3
+
+
+def own_active(user: User | None) -> list[RunSummary]:
+    """The active runs the sidebar follows: in a class a student's own, else every one; from
+    the watcher's listing (nothing is read here)."""
+    mine = user is None or user.teacher
+    return [s for s in run_watcher().latest.summaries
+            if s.state in jobs.ACTIVE and (mine or s.status.get("user") == user.name)]
+
+
+def sidebar_runs(shown: list[str]) -> None:
+    """The followed runs' progress; live (every 3 s) only while there are some, and once they
+    have all ended the page is drawn again, which stops the polling."""
+    active = own_active(current_user())
+    if [s.run.id for s in active] != shown:  # one ended or started: the page's other parts changed too
+        st.rerun()
     if not active:
-        st.caption("No run is training.")
+        st.caption("No run of yours is training." if current_user() else "No run is training.")
     for s in active:
         p = progress(s.status)
         st.progress(p.fraction, text=f"{s.run.id} · {s.state} · {p.step}/{p.total}")
+
+
+def sidebar_status() -> None:
+    st.caption(jobs.where_runs_train())
+    active = own_active(current_user())
+    st.fragment(sidebar_runs, run_every=live_every(active, SIDEBAR_EVERY_S))([s.run.id for s in active])
 
 
 with st.sidebar:

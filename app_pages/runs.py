@@ -6,7 +6,16 @@ import streamlit as st
 
 from app_pages.components.login import current_user
 from app_pages.components.metrics_view import show_evaluation
-from app_pages.components.shared import guard, picture_file, runs_dir, runs_listing, url_select
+from app_pages.components.shared import (
+    guard,
+    is_live,
+    live_every,
+    picture_file,
+    run_watcher,
+    runs_dir,
+    runs_listing,
+    url_select,
+)
 from genlab import jobs, settings
 from genlab.classroom.access import may_change, owner_of
 from genlab.config import ConfigError
@@ -52,13 +61,36 @@ COLUMNS = {"run": _column(155), "model": _column(80), "dataset": _column(90), "u
            "problem": _column(45, help="said whole under the table")}
 
 
-@st.fragment(run_every=2)
-def table() -> None:
-    summaries = runs_listing()
+LIVE_EVERY_S = 2
+
+
+def tables(summaries: list[RunSummary]) -> None:
+    """The runs that are queued, training or being evaluated, live, above the others, drawn
+    once: an ended run moves down when the page is drawn again."""
     if not summaries:
         st.info("No runs yet. Launch one on the Train page.")
         return
-    places = queue_places(summaries)
+    live = [s for s in summaries if is_live(s)]
+    if live:
+        st.fragment(live_table, run_every=live_every(live, LIVE_EVERY_S))([s.run.id for s in live])
+    done = [s for s in summaries if not is_live(s)]
+    if done:
+        if live:
+            st.caption("Ended")
+        runs_table(done, {})
+
+
+def live_table(shown: list[str]) -> None:
+    """The live runs' lines from the watcher's latest listing; the whole page is drawn again
+    when one of them ended or another began."""
+    listing = run_watcher().latest
+    summaries = [s for s in listing.summaries if is_live(s)]
+    if [s.run.id for s in summaries] != shown:
+        st.rerun()
+    runs_table(summaries, queue_places(listing.summaries))
+
+
+def runs_table(summaries: list[RunSummary], places: dict[str, str]) -> None:
     rows = [table_row(s, places.get(s.run.id)) for s in summaries]
     if not settings.class_mode():  # one person: every run is theirs
         rows = [{k: v for k, v in row.items() if k != "user"} for row in rows]
@@ -116,8 +148,10 @@ def controls(run: Run, state: str) -> None:
         st.error(str(exc))
 
 
-def detail(run: Run) -> None:
+def detail(run: Run, was_live: bool) -> None:
     status = run.status()
+    if was_live and status.get("state") not in jobs.ACTIVE:  # it ended: its controls change
+        st.rerun()
     state = status.get("state", "unknown")
     p = progress(status)
     left = time_left(state, p)
@@ -173,31 +207,33 @@ def evaluation(run: Run) -> None:
     show_evaluation(run, key="runs")
 
 
-@st.fragment(run_every=2)
-def live_detail(run: Run) -> None:
-    guard(detail, run)  # a broken file shows a message, not a traceback
+def live_detail(run: Run, was_live: bool) -> None:
+    guard(detail, run, was_live)  # a broken file shows a message, not a traceback
 
 
-@st.fragment(run_every=3)
-def live_evaluation(run: Run) -> None:
+def live_evaluation(run: Run, was_running: bool) -> None:
+    if was_running and not jobs.evaluation_running(run):  # done: its button comes back
+        st.rerun()
     guard(evaluation, run)
 
 
 def page() -> None:
     st.title("Runs")
-    table()
-    ids = [s.run.id for s in runs_listing()]
-    if not ids:
+    summaries = runs_listing()
+    tables(summaries)
+    if not summaries:
         return
-    chosen = url_select("Run", ids, "run")
+    chosen = url_select("Run", [s.run.id for s in summaries], "run")
     try:
         run = open_run(runs_dir(), chosen)
         run.config()
     except RunError as exc:
         st.error(f"This run cannot be shown: {exc}. The other runs are unaffected.")
         return
-    live_detail(run)
-    live_evaluation(run)
+    live = next((is_live(s) for s in summaries if s.run.id == chosen), False)
+    st.fragment(live_detail, run_every=LIVE_EVERY_S if live else None)(run, live)
+    evaluating = jobs.evaluation_running(run)
+    st.fragment(live_evaluation, run_every=3 if evaluating else None)(run, evaluating)
 
 
 guard(page)

@@ -19,6 +19,7 @@
                               most one per two cores)
     GENLAB_CUDA_SPEEDUPS      speed-ups on a CUDA GPU, comma-separated from fused_adam,
                               channels_last, bf16; or none (default fused_adam)
+    GENLAB_WATCH_SECONDS      how often the app's watcher reconciles and lists the runs (default 2)
     GENLAB_FAULTS, GENLAB_TRACE  tests only: fault injection and the workers' trace (genlab.store.faults)
 
 `check_all()` refuses a bad value with one message naming the variable; the app and the
@@ -155,6 +156,11 @@ def cuda_speedups() -> tuple[str, ...]:
     return chosen
 
 
+def watch_seconds() -> int:
+    """How often the app's one watcher reconciles and lists the runs folder: $GENLAB_WATCH_SECONDS, else 2."""
+    return env_count("GENLAB_WATCH_SECONDS", 2, "seconds between the watcher's rounds")
+
+
 def fault_spec() -> str:
     """Tests only: the faults to inject ($GENLAB_FAULTS; see genlab.store.faults)."""
     return os.environ.get("GENLAB_FAULTS", "")
@@ -198,4 +204,5 @@ def check_all() -> None:
     max_evaluations()
     runs_per_gpu()
     cuda_speedups()
+    watch_seconds()
     class_mode()

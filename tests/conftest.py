@@ -21,6 +21,8 @@ def isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("GENLAB_DEMOS", "")  # a test's runs folder holds what the test put there
     monkeypatch.delenv("GENLAB_FAULTS", raising=False)
+    # The app's watcher makes its first round when a page first asks; a test says when the next one happens.
+    monkeypatch.setenv("GENLAB_WATCH_SECONDS", "3600")
     faults.reset()
     torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)  # xdist: a core per worker
     return tmp_path

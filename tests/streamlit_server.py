@@ -27,14 +27,16 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(runs: Path, data: Path, log_path: Path, port: int | None = None,
-                     args: tuple[str, ...] = ()) -> Iterator[str]:
-    """Start the app with its own runs and data folders (and any more `streamlit run`
-    options); yield its URL; stop it."""
+                     args: tuple[str, ...] = (), app: Path = ROOT / "app.py",
+                     launcher: tuple[str, ...] = ("-m", "streamlit")) -> Iterator[str]:
+    """Start the app (or another `app`, with another `launcher` of Streamlit's command line)
+    with its own runs and data folders and any more `streamlit run` options; yield its URL;
+    stop it."""
     port = port or free_port()
-    env = dict(os.environ, GENLAB_RUNS=str(runs), GENLAB_DATA=str(data))
+    env = dict(os.environ, GENLAB_RUNS=str(runs), GENLAB_DATA=str(data), GENLAB_WATCH_SECONDS="1")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, *launcher, "run", str(app), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", *args],
             cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
         url = f"http://127.0.0.1:{port}"

@@ -20,8 +20,9 @@ from genlab.classroom.uploads import content_id, safe_name
 from genlab.config import RunConfig, ScheduleConfig
 from genlab.data import Dataset, load_dataset
 from genlab.data.folder import load_zip_bytes
+from genlab.jobs import ACTIVE, RunWatcher, evaluation_running
 from genlab.models import GenerativeModel
-from genlab.store.runs import Run, RunError, RunSummary, list_runs, open_run
+from genlab.store.runs import Run, RunError, RunSummary, open_run
 from genlab.store.snapshots import load_model
 from genlab.training.device import pick_device
 from genlab.training.estimate import measure_step_rate
@@ -72,9 +73,33 @@ METRIC_COLUMNS = {"metric": st.column_config.TextColumn(width="small"),
                   "meaning": st.column_config.TextColumn(width="large")}
 
 
+@st.cache_resource(show_spinner=False)
+def _watcher(path: str, interval_s: int) -> RunWatcher:
+    return RunWatcher(Path(path), interval_s).start()
+
+
+def run_watcher() -> RunWatcher:
+    """The app process's one watcher of its runs folder (started by the first page that asks):
+    it reconciles the runs and keeps their listing, so no page lists or reconciles the folder."""
+    return _watcher(str(runs_dir().resolve()), settings.watch_seconds())
+
+
 def runs_listing() -> list[RunSummary]:
-    """Every run in the app's runs folder, newest first (broken ones with their error)."""
-    return list_runs(runs_dir())
+    """Every run in the app's runs folder, newest first (broken ones with their error), as the
+    disk holds them now: only the runs whose files changed since the watcher's last look are
+    read again. A live part reads `run_watcher().latest` instead, which reads nothing."""
+    return list(run_watcher().refresh().summaries)
+
+
+def is_live(s: RunSummary) -> bool:
+    """Whether a run will change by itself: queued, starting, training or being evaluated."""
+    return s.state in ACTIVE or (s.run.evaluating_path.exists() and evaluation_running(s.run))
+
+
+def live_every(summaries: list[RunSummary], seconds: float) -> float | None:
+    """How often a part showing `summaries` polls: every `seconds` while one of them is live,
+    else never (a finished view reruns for nothing)."""
+    return seconds if any(is_live(s) for s in summaries) else None
 
 
 def viewable_runs(family: str | None = None) -> list[RunSummary]:

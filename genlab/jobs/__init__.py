@@ -9,6 +9,7 @@ ends (`worker`), so the queue moves with no browser open.
     actions       launch, cancel, resume, delete: what a user asks for, checked here
     fair_queue    which queued run starts next, how many at once, the queue's lock
     reconciler    runs whose worker died become interrupted; ignored cancels are killed
+    watcher       the app's one thread that reconciles and lists the runs every few seconds
     evaluation    a run's evaluation in a background process
     worker        what a worker does: train, then start the next queued run
     executors/    where a started run trains: this machine (local) or a Ray cluster (ray_cluster)
@@ -21,9 +22,10 @@ from genlab.jobs.evaluation import evaluation_running, start_evaluation
 from genlab.jobs.executors.base import ExecutorUnavailable
 from genlab.jobs.fair_queue import fair_order, max_jobs, schedule, where_runs_train, worker_threads
 from genlab.jobs.reconciler import reconcile
+from genlab.jobs.watcher import RunWatcher
 from genlab.jobs.worker import work
 from genlab.store.lifecycle import ACTIVE, RESUMABLE
 
-__all__ = ["ACTIVE", "RESUMABLE", "ExecutorUnavailable", "Upload", "cancel", "check_run_quota", "delete",
+__all__ = ["ACTIVE", "RESUMABLE", "ExecutorUnavailable", "RunWatcher", "Upload", "cancel", "check_run_quota", "delete",
            "evaluation_running", "fair_order", "launch", "launch_all", "max_jobs", "reconcile", "resume", "schedule",
            "start_evaluation", "where_runs_train", "work", "worker_threads"]

@@ -1,11 +1,12 @@
 """Reconcile: make the runs folder true again after crashes, reboots and ignored cancels,
-then fill the free slots. Run when the app starts, from every open page's sidebar, and by
-the command line's `list` and `resume`."""
+then fill the free slots. Run when the app starts, every few seconds by the app's one watcher
+(genlab.jobs.watcher), and by the command line's `list` and `resume`."""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from genlab.config import ConfigError
@@ -21,8 +22,10 @@ CANCEL_GRACE_S = 10.0  # after SIGTERM, how long a worker has to save and exit b
 START_GRACE_S = 60.0
 
 
-def reconcile(runs_dir: Path) -> list[str]:
+def reconcile(runs_dir: Path, summaries: Sequence[RunSummary] | None = None) -> list[str]:
     """Make the runs folder true again, then fill free slots; return the runs it ended.
+    `summaries`: a listing just made (the app's watcher has one); the queue is then moved only
+    when it holds a queued run.
 
     A run marked starting or running whose worker is gone (a crash, a reboot, SIGKILL)
     becomes `interrupted` and can be resumed from its checkpoint. A worker that ignored a
@@ -31,13 +34,16 @@ def reconcile(runs_dir: Path) -> list[str]:
     run, a full disk) is left as it is: reconcile itself never fails on a run.
     """
     ended = []
-    for s in list_runs(runs_dir):
+    listed = list_runs(runs_dir) if summaries is None else summaries
+    for s in listed:
         try:
             _remove_stale_temps(s)
             if s.status and s.state in LIVE and _settle(s.run, s.status):
                 ended.append(s.run.id)
         except (RunError, OSError, ConfigError) as exc:  # ConfigError: its executor cannot be used here
             print(f"genlab: reconcile left run {s.run.id} as it is: {exc}", file=sys.stderr)
+    if summaries is not None and not any(s.state == "queued" for s in listed):
+        return ended
     try:
         schedule(runs_dir)
     except (OSError, ExecutorUnavailable) as exc:

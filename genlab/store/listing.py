@@ -1,0 +1,96 @@
+"""A versioned listing of the runs folder that rereads only what changed.
+
+`list_runs` reads and checks every file of every run (90 ms for 100 runs on a 2-core
+machine). A class server lists the folder for every open page, so `Lister` keeps each run's
+summary with the file stamps it was read from (size, modification time and inode of each
+file a summary reads) and summarizes a run again only when a stamp moved: a listing of 100
+unchanged runs is 100 `stat` passes. Each `Listing` is immutable and numbered; the number
+moves when anything in it changed, and `changed` says which runs moved since an earlier one,
+so a live view redraws only when the runs it shows changed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from genlab.store.runs import Run, RunSummary, run_folders, shipped_demos, summarize
+
+# Every file a summary (config, status, layout check) or a live view's line reads; a folder's
+# own stamp moves when a file in it is made or removed (a snapshot, STOP).
+_STAMPED = ("config.json", "status.json", "dataset.json", "metrics.jsonl", "eval.json", "evaluating.json",
+            "snapshots", "")
+
+Stamp = tuple[tuple[int, int, int] | None, ...]
+
+
+def stamp(run: Run) -> Stamp:
+    """(size, mtime in ns, inode) of each file in _STAMPED, None where it is missing: an atomic
+    replace makes a new inode, so two writes within the clock's resolution still differ."""
+    stamps = []
+    for name in _STAMPED:
+        try:
+            st = os.stat(run.path / name if name else run.path)
+            stamps.append((st.st_size, st.st_mtime_ns, st.st_ino))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The runs as one reading saw them, newest first. `version` moves when anything changed;
+    `since[run id]` is the version at which that run last changed."""
+
+    version: int
+    summaries: tuple[RunSummary, ...]
+    since: dict[str, int] = field(default_factory=dict)
+
+    def changed(self, version: int, run_ids: Iterable[str] | None = None) -> bool:
+        """Whether any of `run_ids` (None: any run, or the set of runs) changed after `version`."""
+        if run_ids is None:
+            return self.version > version
+        return any(self.since.get(r, self.version) > version for r in run_ids)
+
+    def get(self, run_id: str) -> RunSummary | None:
+        return next((s for s in self.summaries if s.run.id == run_id), None)
+
+
+class Lister:
+    """Lists one runs folder (and the shipped demos) again and again, rereading only the runs
+    whose files changed. Safe to share between threads."""
+
+    def __init__(self, runs_dir: Path) -> None:
+        self.runs_dir = runs_dir
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[Stamp, RunSummary, int]] = {}  # run id -> stamp, summary, since
+        self._listing = Listing(0, ())
+
+    @property
+    def latest(self) -> Listing:
+        """The last listing made, without looking at the disk."""
+        return self._listing
+
+    def refresh(self) -> Listing:
+        """Look at the disk now: a new listing, with a new version only if something changed."""
+        with self._lock:
+            old, version = self._listing, self._listing.version + 1
+            known: dict[str, tuple[Stamp, RunSummary, int]] = {}
+            for run in run_folders(self.runs_dir) + shipped_demos(self.runs_dir):
+                now = stamp(run)
+                seen = self._known.get(run.id)
+                if seen is not None and seen[0] == now and seen[1].run == run:
+                    known[run.id] = seen
+                else:
+                    known[run.id] = (now, summarize(run), version)
+            moved = known.keys() != self._known.keys() or any(k[2] == version for k in known.values())
+            self._known = known
+            if not moved:
+                return old
+            summaries = sorted((k[1] for k in known.values()), key=lambda s: s.status.get("created", 0),
+                               reverse=True)
+            self._listing = Listing(version, tuple(summaries), {r: k[2] for r, k in known.items()})
+            return self._listing
