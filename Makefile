@@ -21,10 +21,16 @@ run: $(VENV)/.installed
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1
 
 # A class server: every interface, and everyone logs in with an account from the roster
-# (python -m genlab class add NAME [--teacher]). PORT=8501 by default.
+# (python -m genlab class add NAME [--teacher]). PORT=8501 by default. PROCS=N (N > 1): N app
+# processes behind nginx on PORT, sharing the runs and the roster (deploy/class_server.py).
 PORT ?= 8501
+PROCS ?= 1
 serve: $(VENV)/.installed
+ifeq ($(PROCS),1)
 	GENLAB_CLASS=1 $(VENV)/bin/streamlit run app.py --server.address 0.0.0.0 --server.port $(PORT)
+else
+	$(PY) deploy/class_server.py --processes $(PROCS) --port $(PORT)
+endif
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q -n 2 --dist loadgroup

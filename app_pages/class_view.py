@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app_pages.components.login import current_user
-from app_pages.components.shared import controls, guard, picture_file, runs_dir, runs_listing, url_select
+from app_pages.components.shared import controls, guard, listing, picture_file, runs_dir, url_select
 from genlab.classroom import roster
 from genlab.views.metric_info import METRICS, best_first
 from genlab.views.overview import CLASS_METRICS, SETTINGS, class_row, experiment_defaults, experiment_points
@@ -22,8 +22,16 @@ def spotlight(row: dict) -> None:
                      caption=f"{row['run']}, step {step:,}" + (f", FID {row['fid']:.1f}" if row["fid"] else ""))
 
 
+PER_PAGE = 24
+
+
 def gallery(rows: list[dict], per_row: int = 4) -> None:
-    """The runs' latest sample grids, a few to a row, each with its user and numbers."""
+    """The runs' latest sample grids, a few to a row, each with its user and numbers; 24 to a
+    page (a hundred pictures for each of thirty students was most of the server's time)."""
+    pages = max(1, -(-len(rows) // PER_PAGE))
+    if pages > 1:
+        number = st.selectbox(f"Page (of {pages}, {PER_PAGE} runs each)", range(1, pages + 1), key="gallery-page")
+        rows = rows[(number - 1) * PER_PAGE: number * PER_PAGE]
     for start in range(0, len(rows), per_row):
         for col, row in zip(st.columns(per_row), rows[start:start + per_row]):
             if row["picture"]:
@@ -73,10 +81,22 @@ def locked_out() -> None:
             st.rerun()
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _class_rows(folder: str, version: int, _summaries: tuple) -> list[dict]:
+    return [class_row(s) for s in _summaries if not s.error]
+
+
+def class_rows() -> list[dict]:
+    """Every readable run as the Class page lists it, made once per version of the listing for
+    every session (each reads the run's eval.json); the rows are shared: never changed here."""
+    runs = listing()
+    return _class_rows(str(runs_dir().resolve()), runs.version, runs.summaries)
+
+
 def page() -> None:
     st.title("Class")
     locked_out()
-    rows = [class_row(s) for s in runs_listing() if not s.error]
+    rows = class_rows()
     if not rows:
         st.info("No runs yet.")
         return

@@ -62,17 +62,35 @@ COLUMNS = {"run": _column(155), "model": _column(80), "dataset": _column(90), "u
 
 
 LIVE_EVERY_S = 2
+PICTURES_EVERY_S = 10
 
 
-def tables(summaries: list[RunSummary]) -> None:
+def whose_runs() -> str | None:
+    """Whose runs the table lists: a student's own (and the demos) unless they ask for everyone's
+    (the Class page shows the class's runs); None, every run's, for the teacher and outside a class."""
+    user = current_user()
+    if user is None or user.teacher:
+        return None
+    everyone = st.toggle("Everyone's runs", key="everyone", bind="query-params",
+                         help="Off: yours and the demos. Every run of the class is also on the Class page.")
+    return None if everyone else user.name
+
+
+def in_scope(s: RunSummary, owner: str | None) -> bool:
+    return owner is None or s.status.get("user") in (owner, None)
+
+
+def tables(summaries: list[RunSummary], owner: str | None) -> None:
     """The runs that are queued, training or being evaluated, live, above the others, drawn
     once: an ended run moves down when the page is drawn again."""
+    summaries = [s for s in summaries if in_scope(s, owner)]
     if not summaries:
-        st.info("No runs yet. Launch one on the Train page.")
+        st.info("No runs yet. Launch one on the Train page." if owner is None else
+                "No runs of yours yet. Launch one on the Train page, or switch on Everyone's runs.")
         return
     live = [s for s in summaries if is_live(s)]
     if live:
-        st.fragment(live_table, run_every=live_every(live, LIVE_EVERY_S))([s.run.id for s in live])
+        st.fragment(live_table, run_every=live_every(live, LIVE_EVERY_S))([s.run.id for s in live], owner)
     done = [s for s in summaries if not is_live(s)]
     if done:
         if live:
@@ -80,11 +98,11 @@ def tables(summaries: list[RunSummary]) -> None:
         runs_table(done, {})
 
 
-def live_table(shown: list[str]) -> None:
+def live_table(shown: list[str], owner: str | None) -> None:
     """The live runs' lines from the watcher's latest listing; the whole page is drawn again
     when one of them ended or another began."""
     listing = run_watcher().latest
-    summaries = [s for s in listing.summaries if is_live(s)]
+    summaries = [s for s in listing.summaries if is_live(s) and in_scope(s, owner)]
     if [s.run.id for s in summaries] != shown:
         st.rerun()
     runs_table(summaries, queue_places(listing.summaries))
@@ -148,9 +166,11 @@ def controls(run: Run, state: str) -> None:
         st.error(str(exc))
 
 
-def detail(run: Run, was_live: bool) -> None:
+def progress_line(run: Run, was_live: bool) -> None:
+    """The run's state, progress and error; the page is drawn again when a live run ends (its
+    controls change)."""
     status = run.status()
-    if was_live and status.get("state") not in jobs.ACTIVE:  # it ended: its controls change
+    if was_live and status.get("state") not in jobs.ACTIVE:
         st.rerun()
     state = status.get("state", "unknown")
     p = progress(status)
@@ -159,7 +179,9 @@ def detail(run: Run, was_live: bool) -> None:
                 + (f" · {left} left" if left != "-" else "") + f" · {status.get('device') or 'no device yet'}")
     if status.get("error"):
         st.error(status["error"])
-    controls(run, state)
+
+
+def pictures(run: Run) -> None:
     latest_samples(run)
     curves(run)
 
@@ -207,10 +229,6 @@ def evaluation(run: Run) -> None:
     show_evaluation(run, key="runs")
 
 
-def live_detail(run: Run, was_live: bool) -> None:
-    guard(detail, run, was_live)  # a broken file shows a message, not a traceback
-
-
 def live_evaluation(run: Run, was_running: bool) -> None:
     if was_running and not jobs.evaluation_running(run):  # done: its button comes back
         st.rerun()
@@ -220,18 +238,26 @@ def live_evaluation(run: Run, was_running: bool) -> None:
 def page() -> None:
     st.title("Runs")
     summaries = runs_listing()
-    tables(summaries)
-    if not summaries:
+    owner = whose_runs()
+    tables(summaries, owner)
+    # The picker offers the table's runs, and any other run a shared link names.
+    ids = [s.run.id for s in summaries if in_scope(s, owner) or s.run.id == st.query_params.get("run")]
+    if not ids:
         return
-    chosen = url_select("Run", [s.run.id for s in summaries], "run")
+    chosen = url_select("Run", ids, "run")
     try:
         run = open_run(runs_dir(), chosen)
         run.config()
     except RunError as exc:
         st.error(f"This run cannot be shown: {exc}. The other runs are unaffected.")
         return
-    live = next((is_live(s) for s in summaries if s.run.id == chosen), False)
-    st.fragment(live_detail, run_every=LIVE_EVERY_S if live else None)(run, live)
+    shown = next(s for s in summaries if s.run.id == chosen)
+    live = is_live(shown)
+    # A broken file shows a message, not a traceback. The line follows training every 2 s, the
+    # pictures and curves (the costly part to draw) every 10 s.
+    st.fragment(guard, run_every=LIVE_EVERY_S if live else None)(progress_line, run, live)
+    guard(controls, run, shown.state)
+    st.fragment(guard, run_every=PICTURES_EVERY_S if live else None)(pictures, run)
     evaluating = jobs.evaluation_running(run)
     st.fragment(live_evaluation, run_every=3 if evaluating else None)(run, evaluating)
 

@@ -1,18 +1,24 @@
 """A class on one server under load: `make serve`'s app (GENLAB_CLASS=1) with 100 runs on
-disk and two workers training, opened by N students at once, each in their own browser
-context (one Debian Chromium, Playwright) and logged in as their own account.
+disk and two workers training, opened by N students at once, each logged in as their own
+account.
 
-Each student opens Runs (until the runs table shows), Samples on their own run (until its
-grid shows), moves the Samples page's step slider three times (until the grid changes),
-then opens the Class page (until its first grid shows). Students arrive within the first
-few seconds, as a class does when the teacher says "open GenLab". Reported: median and
-95th percentile of each, and the app's memory (resident set of the Streamlit process,
-sampled every half second). Baseline, side by side on the same server and workers: one
-student alone, before the class arrives (after one untimed visit, which imports torch and
-loads the models).
+The students are light clients (tests/streamlit_client.py) that speak Streamlit's websocket
+protocol as a browser tab does, timers of `run_every` fragments included, so that what is
+measured is the app and not the browsers; the app is pinned to core 0 and the clients to the
+other cores. Each student opens Runs, Samples on their own run, moves its step slider three
+times, then opens the Class page, reading each view for about --think-s seconds (3) before the
+next; each wait is from the request to the run's script_finished. Students arrive within the
+first few seconds. Then every student keeps the Class page (or
+--idle-page) open and touches nothing for --idle-s seconds: the app's CPU-seconds in that
+window, less the same window with no tab open, per tab and minute, is an idle tab's cost.
+
+`--checkout DIR` serves another checkout's app.py (a git worktree of an earlier commit) with
+the same runs, for a side-by-side baseline. `--chromium` drives the students with one Debian
+Chromium instead (Playwright; the check, for a small class, that the light client waits for
+what a browser waits for).
 
 Usage: python benchmarks/class_load.py [--students 30] [--runs 100] [--workers 2]
-       [--post-script-gc]   (Streamlit's default full gc.collect() after every script run)
+       [--idle-s 60] [--idle-page runs] [--think-s 3] [--checkout DIR] [--chromium]
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from genlab.presets import make_config  # noqa: E402
 from genlab.store.atomic import write_json_atomic  # noqa: E402
 from genlab.store.runs import read_json  # noqa: E402
 from genlab.teaching.demos import demo_runs  # noqa: E402
+from tests.streamlit_client import Tab  # noqa: E402
 from tests.streamlit_server import CHROMIUM, FLAGS, free_port, streamlit_server  # noqa: E402
 
 GRID = "[data-testid='stMain'] img"
@@ -114,6 +121,16 @@ async def student(browser, url: str, token: str, run_id: str, delay: float, time
         await context.close()
 
 
+def wait_for_pid(run, timeout_s: float = 120) -> int:
+    """The pid of the worker training `run`, once it has claimed it."""
+    deadline = time.time() + timeout_s
+    while not (pid := read_json(run.status_path).get("pid")):
+        if time.time() > deadline:
+            raise RuntimeError(f"run {run.id} did not start")
+        time.sleep(0.2)
+    return pid
+
+
 async def memory_sampler(pid: int, samples: list[float], stop: asyncio.Event) -> None:
     while not stop.is_set():
         samples.append(rss_mb(pid))
@@ -138,6 +155,69 @@ def busy_s() -> float:
 def cpu_use(pids: dict[str, list[int]]) -> dict[str, float]:
     """CPU seconds so far by group (the app, the workers), and the machine's busy total."""
     return {**{name: sum(cpu_s(p) for p in group) for name, group in pids.items()}, "machine": busy_s()}
+
+
+PAGES = ("Runs page", "Samples page", "Samples step slider", "Class page", "failed")
+
+
+async def light_student(url: str, token: str, run_id: str, delay: float, times: dict[str, list],
+                        idle: asyncio.Event, idle_page: str, think_s: float) -> None:
+    """One student's visit as a light client, reading each view for about `think_s` (uniform
+    between half and one and a half times) before the next; then the tab stays open on
+    `idle_page` until `idle` is set."""
+    async def think() -> None:
+        await asyncio.sleep(random.uniform(0.5, 1.5) * think_s)
+
+    await asyncio.sleep(delay)
+    try:
+        async with Tab(url, cookies={COOKIE: token}) as tab:
+            times["Runs page"].append((await tab.open("runs")).seconds)
+            await think()
+            samples = await tab.open("samples", query=f"runs={run_id}")
+            times["Samples page"].append(samples.seconds)
+            slider = samples.widget("slider", "Training step")
+            for option in (slider.options[0], slider.options[-1], slider.options[0]):
+                await think()
+                times["Samples step slider"].append((await tab.set_widget(slider, [option])).seconds)
+            await think()
+            times["Class page"].append((await tab.open("class_view")).seconds)
+            page, _, query = idle_page.partition("?")
+            await tab.open(page, query=query)
+            await idle.wait()
+    except Exception as exc:  # one student's failure is reported, not the end of the class
+        times["failed"].append(f"{run_id}: {type(exc).__name__}: {exc}")
+
+
+async def light_class(url: str, visitors: list[tuple[str, str]], pid: int, arrive_s: float, idle_s: float,
+                      idle_page: str, think_s: float) -> tuple[dict, list[float], float, float]:
+    """Every visitor (token, run) at once as light clients; their times, the app's memory, the wall
+    time of the visits, and the app's CPU-seconds while the tabs sat idle for `idle_s`."""
+    times: dict[str, list] = {k: [] for k in PAGES}
+    memory: list[float] = []
+    stop, idle = asyncio.Event(), asyncio.Event()
+    sampler = asyncio.create_task(memory_sampler(pid, memory, stop))
+    start = time.perf_counter()
+    visits = asyncio.gather(*(light_student(url, token, run_id, random.uniform(0, arrive_s), times, idle, idle_page,
+                                            think_s) for token, run_id in visitors))
+    while sum(len(times[k]) for k in ("Class page", "failed")) < len(visitors):
+        await asyncio.sleep(0.2)
+    wall = time.perf_counter() - start
+    await asyncio.sleep(5)  # every tab has drawn its idle page
+    before = cpu_s(pid)
+    await asyncio.sleep(idle_s)
+    idle_cpu = cpu_s(pid) - before
+    idle.set()
+    await visits
+    stop.set()
+    await sampler
+    return times, memory, wall, idle_cpu
+
+
+async def nobody(pid: int, idle_s: float) -> float:
+    """The app's CPU-seconds over `idle_s` with no tab open (its watcher, the workers' files)."""
+    before = cpu_s(pid)
+    await asyncio.sleep(idle_s)
+    return cpu_s(pid) - before
 
 
 async def visit(url: str, visitors: list[tuple[str, str]], pid: int,
@@ -173,7 +253,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--arrive-s", type=float, default=5.0, help="students arrive within this many seconds")
-    parser.add_argument("--post-script-gc", action="store_true")
+    parser.add_argument("--idle-s", type=float, default=60.0)
+    parser.add_argument("--think-s", type=float, default=3.0, help="a student reads each view about this long")
+    parser.add_argument("--idle-page", default="runs", help="the page (and ?query) each tab keeps open")
+    parser.add_argument("--checkout", type=Path, default=ROOT, help="the checkout whose app.py is served")
+    parser.add_argument("--chromium", action="store_true")
     args = parser.parse_args()
     random.seed(0)
     base = Path(tempfile.mkdtemp())
@@ -182,55 +266,64 @@ def main() -> None:
     first = class_runs(runs_dir, args.runs, names)
     tokens = {name: roster.open_session(runs_dir, User(name)) for name in names if roster.add(runs_dir, name)}
     os.environ.update(GENLAB_CLASS="1", GENLAB_RUNS=str(runs_dir), GENLAB_MAX_JOBS=str(max(1, args.workers)))
-    workers = [jobs.launch(make_config("dcgan", "fashion-mnist", steps=1_000_000, name=f"load-{i}"), runs_dir)
-               for i in range(args.workers)]
+    roster.add(runs_dir, "teacher", teacher=True)  # the teacher's runs train while the class looks on
+    workers = [jobs.launch(make_config("dcgan", "fashion-mnist", steps=1_000_000, name=f"load-{i}"), runs_dir,
+                           User("teacher", teacher=True)) for i in range(args.workers)]
     port = free_port()
-    gc = ("--runner.postScriptGC", "true") if args.post_script_gc else ()
+    cores = sorted(os.sched_getaffinity(0))
     try:
-        with streamlit_server(runs_dir, base / "data", base / "streamlit.log", port=port, args=gc) as url:
+        with streamlit_server(runs_dir, base / "data", base / "streamlit.log", port=port,
+                              app=args.checkout.resolve() / "app.py") as url:
             pid = server_pid(port)
+            if len(cores) > 1:  # the app on one core; this process, its clients and the workers on the others
+                os.sched_setaffinity(pid, cores[:1])
+                os.sched_setaffinity(0, cores[1:])
+                for run in workers:
+                    os.sched_setaffinity(wait_for_pid(run), cores[1:])
             one = [(tokens[names[0]], first[names[0]])]
-            asyncio.run(visit(url, one, pid, 0.0))  # the app's first visit imports torch and loads models
-            idle_mb = rss_mb(pid)
-            alone, _, _ = asyncio.run(visit(url, one, pid, 0.0))
-            after_one_mb = rss_mb(pid)
-            groups = {"app": [pid], "workers": [r.status()["pid"] for r in workers if r.status().get("pid")]}
-            before = cpu_use(groups)
-            crowd, memory, wall = asyncio.run(visit(url, [(tokens[n], first[n]) for n in names], pid, args.arrive_s))
-            after = cpu_use(groups)
-            after_mb = rss_mb(pid)
+            visitors = [(tokens[n], first[n]) for n in names]
+            if args.chromium:
+                asyncio.run(visit(url, one, pid, 0.0))  # the app's first visit imports torch and loads models
+                alone, _, _ = asyncio.run(visit(url, one, pid, 0.0))
+                crowd, memory, wall = asyncio.run(visit(url, visitors, pid, args.arrive_s))
+                idle_cpu = empty_cpu = float("nan")
+            else:
+                asyncio.run(light_class(url, one, pid, 0.0, 0.0, args.idle_page, 0.0))
+                alone, _, _, _ = asyncio.run(light_class(url, one, pid, 0.0, 0.0, args.idle_page, 0.0))
+                empty_cpu = asyncio.run(nobody(pid, args.idle_s))
+                crowd, memory, wall, idle_cpu = asyncio.run(light_class(url, visitors, pid, args.arrive_s,
+                                                                        args.idle_s, args.idle_page, args.think_s))
     finally:
         for run in workers:
             jobs.cancel(runs_dir, run.id)
-    cpu = {k: after[k] - before[k] for k in after}
-    report(args, alone, crowd, (idle_mb, after_one_mb, max(memory), after_mb), wall, cpu)
+    report(args, alone, crowd, memory, wall, (idle_cpu, empty_cpu))
     shutil.copy(base / "streamlit.log", Path(tempfile.gettempdir()) / "class-load-streamlit.log")
     shutil.rmtree(base, ignore_errors=True)
 
 
-def report(args: argparse.Namespace, alone: dict, crowd: dict, memory: tuple[float, ...], wall: float,
-           cpu: dict[str, float]) -> None:
-    print(f"{args.students} students, {args.runs} runs on disk, {args.workers} worker(s) training a DCGAN, "
-          f"{os.cpu_count()} cores, postScriptGC {'on' if args.post_script_gc else 'off'}; "
-          f"the class's visits took {wall:.0f} s in all")
-    print("| wait | one student alone: median s | class: median s | class: p95 s | class median / alone |")
+def report(args: argparse.Namespace, alone: dict, crowd: dict, memory: list[float], wall: float,
+           idle: tuple[float, float]) -> None:
+    print(f"{args.students} students ({'Chromium' if args.chromium else 'light clients'}, about {args.think_s:g} s "
+          f"between actions), {args.runs} runs on "
+          f"disk, {args.workers} worker(s) training a DCGAN, app {args.checkout.resolve().name} pinned to one of "
+          f"{os.cpu_count()} cores; the class's visits took {wall:.0f} s in all")
+    print("| wait | one student alone: median s | class: median s | class: p95 s | answered |")
     print("|---|---|---|---|---|")
     failed = crowd.pop("failed") + alone.pop("failed")
     for name, times in crowd.items():
         if not times or not alone[name]:
             print(f"| {name} | no visit finished | | | |")
             continue
-        one = statistics.median(alone[name])
-        print(f"| {name} | {one:.2f} | {statistics.median(times):.2f} | {percentile(times, 0.95):.2f} "
-              f"| {statistics.median(times) / one:.1f}x |")
-    print(f"\n{len(failed)} visit(s) failed" + "".join(f"\n- {line}" for line in failed))
-    rest = cpu["machine"] - cpu["app"] - cpu["workers"]
-    print(f"\nCPU during the class's visits, of {wall * os.cpu_count():.0f} core-seconds: the app "
-          f"{cpu['app']:.0f} s, the workers {cpu['workers']:.0f} s, everything else (Chromium's pages, "
-          f"Playwright) {rest:.0f} s")
-    idle, after_one, peak, after = memory
-    print(f"\nApp memory (RSS): {idle:.0f} MB after a first visit, {after_one:.0f} MB after one student, "
-          f"{peak:.0f} MB at the class's peak, {after:.0f} MB after the class left")
+        print(f"| {name} | {statistics.median(alone[name]):.2f} | {statistics.median(times):.2f} "
+              f"| {percentile(times, 0.95):.2f} | {len(times)} |")
+    print(f"\n{len(failed)} visit(s) failed or timed out" + "".join(f"\n- {line}" for line in failed[:10]))
+    idle_cpu, empty_cpu = idle
+    if idle_cpu == idle_cpu:  # not NaN: light clients
+        per_tab = (idle_cpu - empty_cpu) / args.students / (args.idle_s / 60)
+        print(f"\nIdle on {args.idle_page}: the app used {idle_cpu:.1f} CPU-s in {args.idle_s:.0f} s with "
+              f"{args.students} tabs open ({100 * idle_cpu / args.idle_s:.0f}% of its core), {empty_cpu:.1f} CPU-s "
+              f"with none: {per_tab:.3f} CPU-s per tab per minute")
+    print(f"App memory (RSS): peak {max(memory, default=0):.0f} MB")
 
 
 if __name__ == "__main__":

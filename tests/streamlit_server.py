@@ -38,7 +38,7 @@ def streamlit_server(runs: Path, data: Path, log_path: Path, port: int | None = 
         proc = subprocess.Popen(
             [sys.executable, *launcher, "run", str(app), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", *args],
-            cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
+            cwd=app.parent, env=env, stdout=log, stderr=log, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.time() + 60

@@ -196,7 +196,10 @@ def test_a_class_server_shows_nothing_before_login_and_one_message_for_a_bad_one
     at = logged_in("runs", "amy", "not her password")
     assert [e.value for e in at.error] == ["Wrong name or password."] and not at.dataframe
     at = logged_in("runs", "amy", class_server["amy"])
-    assert at.title[0].value == "Runs" and at.dataframe[0].value.iloc[0]["user"] == "ben"
+    assert at.title[0].value == "Runs" and not at.dataframe  # her own runs: none yet
+    assert "No runs of yours yet" in at.info[0].value
+    at.toggle(key="everyone").set_value(True).run()
+    assert at.dataframe[0].value.iloc[0]["user"] == "ben"
 
 
 def test_a_student_sees_another_students_run_without_its_controls(class_server, runs_dir):

@@ -184,3 +184,19 @@ def test_the_train_pages_time_estimate_is_cached_by_the_data_it_timed(monkeypatc
     assert shared.estimated_step_rate(config, data.first_train(100)) == 100
     assert shared.estimated_step_rate(config, data) == 1500
     assert timed == [1500, 100]  # the third was cached
+
+
+def test_the_class_gallery_shows_24_runs_a_page_and_follows_a_new_run(runs_dir):
+    """#24: a hundred pictures for each of thirty students was most of the server's time; and
+    the rows, shared between sessions by the listing's version, still show a run made later."""
+    runs = [tiny_run(runs_dir, name=f"r{i:02d}") for i in range(30)]
+    at = open_page("class_view")
+    cards = lambda: [c.value.rsplit("\n", 1)[-1].strip() for c in at.caption if c.value.startswith("**")]  # noqa: E731
+    assert len(cards()) == 24 and at.selectbox(key="gallery-page").options == ["1", "2"]
+    at.selectbox(key="gallery-page").set_value(2).run()
+    assert len(cards()) == 6
+    assert sorted(cards(), reverse=True) == cards()  # newest first, the oldest on the last page
+    assert runs[0].id in cards()
+    later = tiny_run(runs_dir, name="later")
+    at.selectbox(key="gallery-page").set_value(1).run()
+    assert later.id in cards()

@@ -22,6 +22,7 @@ from genlab.data import Dataset, load_dataset
 from genlab.data.folder import load_zip_bytes
 from genlab.jobs import ACTIVE, RunWatcher, evaluation_running
 from genlab.models import GenerativeModel
+from genlab.store.listing import Listing
 from genlab.store.runs import Run, RunError, RunSummary, open_run
 from genlab.store.snapshots import load_model
 from genlab.training.device import pick_device
@@ -84,11 +85,16 @@ def run_watcher() -> RunWatcher:
     return _watcher(str(runs_dir().resolve()), settings.watch_seconds())
 
 
+def listing() -> Listing:
+    """The runs as the disk holds them now (only those whose files changed since the watcher's
+    last look are read again), with the listing's version. A live part reads
+    `run_watcher().latest` instead, which reads nothing."""
+    return run_watcher().refresh()
+
+
 def runs_listing() -> list[RunSummary]:
-    """Every run in the app's runs folder, newest first (broken ones with their error), as the
-    disk holds them now: only the runs whose files changed since the watcher's last look are
-    read again. A live part reads `run_watcher().latest` instead, which reads nothing."""
-    return list(run_watcher().refresh().summaries)
+    """Every run in the app's runs folder, newest first (broken ones with their error)."""
+    return list(listing().summaries)
 
 
 def is_live(s: RunSummary) -> bool:
@@ -212,10 +218,25 @@ def show(samples: torch.Tensor, caption: str | None = None, nrow: int = 8, real:
                            key=f"dl-{download}-{caption}")
 
 
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _checked_png(path: str, stamp: tuple[int, int, int]) -> bytes | None:
+    return readable_png(Path(path))
+
+
+def checked_png(path: Path) -> bytes | None:
+    """readable_png, decoded once per version of the file for every session (the Class page
+    shows a hundred of them to each of thirty students)."""
+    try:
+        st_ = path.stat()
+    except OSError:
+        return None
+    return _checked_png(str(path), (st_.st_size, st_.st_mtime_ns, st_.st_ino))
+
+
 def picture_file(path: Path, caption: str | None = None, width: int | str = "content", where: Any = st) -> bool:
     """A snapshot's picture file in `where` (a column, say); a damaged file is a warning, not
     a broken image or a failed page. Whether it was shown."""
-    png = readable_png(path)
+    png = checked_png(path)
     if png is None:
         where.warning(f"{path.name} cannot be read (a damaged file); the run's other files are unaffected.")
         return False

@@ -1,0 +1,98 @@
+"""What polls, seen from the wire (tests/streamlit_client.py against a real server): a page
+whose runs are all finished runs no timer; a page showing a training run polls, and once
+the run ends the page is drawn again and stops polling; a class member's tab follows their
+own runs only."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+
+import pytest
+
+from app_pages.components.login import COOKIE
+from genlab.classroom import roster
+from genlab.classroom.access import User
+from genlab.store.lifecycle import process_start
+from tests.streamlit_client import Tab
+from tests.streamlit_server import streamlit_server
+from tests.support import force_status, state, tiny_run, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+PAGES = ("", "runs", "samples", "latent", "compare", "class_view", "lessons")
+
+
+def training(run, owner: str | None = None) -> subprocess.Popen:
+    """Make `run` look as if it trains: running, its worker a live process (a sleep)."""
+    sleeper = subprocess.Popen(["sleep", "600"])
+    force_status(run, state="running", pid=sleeper.pid, pgid=os.getpgrp(), pid_start=process_start(sleeper.pid),
+                 started=time.time(), step=4, user=owner)
+    return sleeper
+
+
+async def polling_after(url: str, page: str, cookies: dict | None = None, wait_s: float = 3.0) -> tuple[int, int]:
+    """(timers running, ticks sent) on `page` `wait_s` seconds after it was drawn."""
+    page, _, query = page.partition("?")
+    async with Tab(url, cookies=cookies) as tab:
+        await tab.open(page, query=query)
+        await asyncio.sleep(wait_s)
+        return tab.polling, tab.ticks_sent
+
+
+def test_nothing_polls_when_every_run_has_ended(tmp_path):
+    runs = tmp_path / "runs"
+    for _ in range(2):
+        force_status(tiny_run(runs), state="completed", step=8)
+    with streamlit_server(runs, tmp_path / "data", tmp_path / "log") as url:
+        for page in PAGES:
+            assert asyncio.run(polling_after(url, page)) == (0, 0), page
+
+
+def test_a_training_run_is_followed_until_it_ends_then_the_page_stops_polling(tmp_path):
+    runs = tmp_path / "runs"
+    run = tiny_run(runs)
+    sleeper = training(run)
+
+    async def watch(url: str) -> None:
+        async with Tab(url) as tab:
+            first = await tab.open("runs")
+            assert tab.polling >= 2  # the live table, the run's line, its pictures; the sidebar
+            assert "running" in first.texts()
+            sleeper.kill()  # the worker dies: the watcher finds it, the run becomes interrupted
+            await asyncio.to_thread(wait_for, lambda: state(run) == "interrupted", 30)
+            for _ in range(100):
+                if tab.polling == 0:
+                    break
+                await asyncio.sleep(0.2)
+            assert tab.polling == 0, "a finished view still polls"
+            again = await tab.open("runs")
+            assert "interrupted" in again.texts() and tab.polling == 0
+
+    try:
+        with streamlit_server(runs, tmp_path / "data", tmp_path / "log") as url:
+            asyncio.run(watch(url))
+    finally:
+        sleeper.kill()
+
+
+def test_a_student_tab_follows_their_own_runs_not_the_class(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_CLASS", "1")
+    runs = tmp_path / "runs"
+    for name in ("ada", "bob"):
+        roster.add(runs, name)
+    theirs = tiny_run(runs)
+    sleeper = training(theirs, owner="bob")
+    ada = {COOKIE: roster.open_session(runs, User("ada"))}
+    bob = {COOKIE: roster.open_session(runs, User("bob"))}
+    try:
+        with streamlit_server(runs, tmp_path / "data", tmp_path / "log") as url:
+            assert asyncio.run(polling_after(url, "runs", ada)) == (0, 0)
+            assert asyncio.run(polling_after(url, "class_view", ada)) == (0, 0)
+            timers, ticks = asyncio.run(polling_after(url, "runs", bob))
+            assert timers >= 2 and ticks >= 1
+            everyone, _ = asyncio.run(polling_after(url, "runs?everyone=true", ada, wait_s=0.5))
+            assert everyone >= 1  # asked for: the class's live runs are followed
+    finally:
+        sleeper.kill()
