@@ -1,5 +1,6 @@
 """Runs: every run with its state and progress, live; one run's curves and controls."""
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
@@ -186,10 +187,31 @@ def pictures(run: Run) -> None:
     curves(run)
 
 
-def curves(run: Run) -> None:
-    """The run's logged curves, smoothed, against step or time; a VAE's KL per dimension."""
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _figures(path: str, logged: tuple, smoothing: float, log_y: bool, x: str) -> tuple[list, Any] | None:
+    run = Run(Path(path))
     records = run.metrics()
     if not records:
+        return None
+    groups = curves_for(run.config().model)
+    charts = [curves_figure(records, list(g.keys), smoothing, log_y, x, g.title) for g in groups]
+    return charts, kl_per_dim_figure(records)
+
+
+def figures(run: Run, smoothing: float = 0.6, log_y: bool = False, x: str = "step") -> tuple[list, Any] | None:
+    """The run's curve figures and its KL per dimension (or None), or None before a line is
+    logged; made once per version of its metrics.jsonl for every session that shows them
+    (Plotly takes tens of ms to build one), and never changed here."""
+    try:
+        st_ = run.metrics_path.stat()
+    except FileNotFoundError:
+        return None
+    return _figures(str(run.path), (st_.st_size, st_.st_mtime_ns, st_.st_ino), smoothing, log_y, x)
+
+
+def curves(run: Run) -> None:
+    """The run's logged curves, smoothed, against step or time; a VAE's KL per dimension."""
+    if figures(run) is None:
         st.caption("No metrics logged yet.")
         return
     c1, c2, c3 = st.columns(3)
@@ -197,10 +219,9 @@ def curves(run: Run) -> None:
     log_y = c2.toggle("Log scale", key="logy", bind="query-params")
     x = c3.radio("x axis", ["step", "time"], horizontal=True, key="x", bind="query-params")
     left, right = st.columns(2)
-    for i, group in enumerate(curves_for(run.config().model)):
-        (left if i % 2 == 0 else right).plotly_chart(
-            curves_figure(records, list(group.keys), smoothing, log_y, x, group.title), key=f"chart-{i}")
-    kl_fig = kl_per_dim_figure(records)
+    groups, kl_fig = figures(run, smoothing, log_y, x) or ([], None)
+    for i, fig in enumerate(groups):
+        (left if i % 2 == 0 else right).plotly_chart(fig, key=f"chart-{i}")
     if kl_fig is not None:
         st.plotly_chart(kl_fig, key="kl-dims")
 

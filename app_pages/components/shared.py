@@ -240,7 +240,7 @@ def picture_file(path: Path, caption: str | None = None, width: int | str = "con
     if png is None:
         where.warning(f"{path.name} cannot be read (a damaged file); the run's other files are unaffected.")
         return False
-    where.image(png, caption=caption, width=width)
+    where.image(png, caption=caption, width=width, output_format="PNG")  # as it is: no re-encoding to JPEG
     return True
 
 
