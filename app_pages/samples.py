@@ -1,16 +1,27 @@
 """Samples: each selected run's fixed-noise grid at any snapshot, real data beside it,
 fresh samples from any seed, PNG downloads and a GIF of training."""
 
+import dataclasses
+import json
 import math
 from dataclasses import dataclass
 
 import streamlit as st
 
-from app_pages.components.shared import guard, model_at, picture_file, run_dataset, run_label, show, viewable_runs
+from app_pages.components.shared import (
+    drawn_width,
+    guard,
+    model_at,
+    picture_file,
+    run_dataset,
+    run_label,
+    show,
+    viewable_runs,
+)
 from genlab.config import SEED_MAX
 from genlab.data import DatasetError, DatasetUnavailable
 from genlab.store.runs import Run, RunError, RunSummary
-from genlab.views.pictures import gif_bytes
+from genlab.views.pictures import gif_bytes, picture, png_bytes
 
 
 @dataclass(frozen=True)
@@ -69,14 +80,22 @@ def run_column(run: Run, run_steps: list[int], view: View, summaries: list[RunSu
         st.download_button("Download GIF", gif, file_name=f"{run.id}.gif", mime="image/gif", key=f"dl-gif-{run.id}")
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def real_picture(data_key: str, width: int, _run: Run) -> bytes:
+    """The test data a run trained on (64 images, or 2,000 points), as PNG bytes: drawn once
+    per dataset and width for every session, not on every move of the step slider."""
+    data = run_dataset(_run)
+    if data.kind == "points":
+        return png_bytes(picture(data.x_test[:2000], width=width, role="real"))
+    return png_bytes(picture(data.x_test[:64], width=width))
+
+
 def real_column(run: Run) -> None:
-    st.markdown(f"**Real data**  \n{run.config().data.name}, test split")
+    config = run.config().data
+    st.markdown(f"**Real data**  \n{config.name}, test split")
     try:
-        data = run_dataset(run)
-        if data.kind == "points":
-            show(data.x_test[:2000], role="real")
-        else:
-            show(data.x_test[:64])
+        st.image(real_picture(json.dumps(dataclasses.asdict(config), sort_keys=True), drawn_width(), run),
+                 width="content", output_format="PNG")
     except (DatasetError, DatasetUnavailable) as exc:  # the data may have gone since the run trained
         st.warning(f"The real data cannot be shown here: {exc}")
 

@@ -204,14 +204,17 @@ def run_dataset(run: Run):
     return data.first_train(d.train_subset) if d.train_subset else data
 
 
+def drawn_width(width: int = 480) -> int:
+    """A picture's width in pixels: half as large again in presenter mode."""
+    return width * 3 // 2 if presenting() else width
+
+
 def show(samples: torch.Tensor, caption: str | None = None, nrow: int = 8, real: torch.Tensor | None = None,
          download: str | None = None, width: int = 480, role: str = "generated") -> None:
     """Show model output (or real data: role "real"; the codes of a walk: "walk") as a
     picture, an image grid or a scatter, with an optional PNG download. Presenter mode draws
     it half as large again."""
-    if presenting():
-        width = width * 3 // 2
-    array = picture(samples.detach().cpu(), nrow=nrow, real=real, width=width, role=role)
+    array = picture(samples.detach().cpu(), nrow=nrow, real=real, width=drawn_width(width), role=role)
     st.image(array, caption=caption, width="content")
     if download:
         st.download_button("Download PNG", png_bytes(array), file_name=download, mime="image/png",

@@ -19,10 +19,11 @@ from pathlib import Path
 
 from genlab.store.runs import Run, RunSummary, run_folders, shipped_demos, summarize
 
-# Every file a summary (config, status, layout check) or a live view's line reads; a folder's
-# own stamp moves when a file in it is made or removed (a snapshot, STOP).
-_STAMPED = ("config.json", "status.json", "dataset.json", "metrics.jsonl", "eval.json", "evaluating.json",
-            "snapshots", "")
+# The files a summary (status, layout check) or a live view's line reads that change after a
+# run is made; config.json and dataset.json are written once, and their making moves the
+# folder's own stamp, which moves whenever a file in it is made, renamed or removed (STOP).
+# Files replaced atomically change inode, so two writes within the clock's resolution differ.
+_STAMPED = ("", "/status.json", "/metrics.jsonl", "/eval.json", "/evaluating.json", "/snapshots")
 
 Stamp = tuple[tuple[int, int, int] | None, ...]
 
@@ -31,9 +32,10 @@ def stamp(run: Run) -> Stamp:
     """(size, mtime in ns, inode) of each file in _STAMPED, None where it is missing: an atomic
     replace makes a new inode, so two writes within the clock's resolution still differ."""
     stamps = []
+    folder = os.fspath(run.path)
     for name in _STAMPED:
         try:
-            st = os.stat(run.path / name if name else run.path)
+            st = os.stat(folder + name)
             stamps.append((st.st_size, st.st_mtime_ns, st.st_ino))
         except OSError:
             stamps.append(None)

@@ -277,6 +277,7 @@ class RunSummary:
     config: RunConfig | None
     status: dict[str, Any]
     error: str | None = None
+    steps: tuple[int, ...] = ()  # the snapshots' steps when it was listed
 
     @property
     def state(self) -> str:
@@ -298,7 +299,7 @@ def summarize(run: Run) -> RunSummary:
         check_layout(run)
     except RunError as exc:
         return RunSummary(run, config, status, str(exc))
-    return RunSummary(run, config, status)
+    return RunSummary(run, config, status, steps=tuple(run.snapshot_steps()))
 
 
 def check_layout(run: Run) -> None:
@@ -313,9 +314,14 @@ def check_layout(run: Run) -> None:
 
 def run_folders(folder: Path) -> list[Run]:
     """The runs of one folder (real folders with a run id for a name; hidden scratch skipped)."""
-    if not folder.is_dir():
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return [Run(p) for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and RUN_ID_PATTERN.fullmatch(p.name)]
+    # DirEntry.is_dir without following links reads the entry's type, not the disk (a stat each was
+    # a third of a class server's listing).
+    return [Run(Path(e.path)) for e in entries
+            if e.is_dir(follow_symlinks=False) and RUN_ID_PATTERN.fullmatch(e.name)]
 
 
 def shipped_demos(runs_dir: Path) -> list[Run]:

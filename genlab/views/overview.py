@@ -58,7 +58,7 @@ def progress(status: dict[str, Any]) -> Progress:
 def viewable_runs(summaries: list[RunSummary], family: str | None = None) -> list[RunSummary]:
     """The runs of a listing that have at least one snapshot to look at, optionally of one family."""
     return [s for s in summaries
-            if not s.error and s.run.snapshot_steps() and (family is None or s.config.model.family == family)]
+            if not s.error and s.steps and (family is None or s.config.model.family == family)]
 
 
 def comparison_pair(summaries: list[RunSummary]) -> tuple[RunSummary, RunSummary] | None:
