@@ -41,7 +41,23 @@ def gallery(rows: list[dict], per_row: int = 4) -> None:
                         + (f" · {numbers}" if numbers else "") + f"  \n{row['run']}")
 
 
-def experiment(rows: list[dict]) -> None:
+@st.cache_resource(max_entries=16, show_spinner=False)
+def experiment_figure(rows_key: tuple[str, int], pair: tuple[str, str], setting: str, metric: str,
+                      _rows: list[dict]) -> go.Figure | None:
+    """The class experiment's scatter, made once per listing version and choice for every
+    session (Plotly takes tens of ms to build it); None when no run of the pair is evaluated."""
+    points = experiment_points(_rows, *pair, setting, metric)
+    if not points:
+        return None
+    fig = go.Figure(go.Scatter(x=[p["x"] for p in points], y=[p["y"] for p in points], mode="markers+text",
+                               text=[p["user"] for p in points], textposition="top center",
+                               customdata=[p["run"] for p in points], marker=dict(size=12)))
+    fig.update_layout(xaxis_title=setting, yaxis_title=METRICS[metric].in_sentence, height=420,
+                      margin=dict(l=10, r=10, t=20, b=10))
+    return fig
+
+
+def experiment(rows: list[dict], rows_key: tuple[str, int]) -> None:
     """A setting against a metric, one point per run of one model and dataset; a click on
     a point opens its run."""
     st.subheader("The class experiment")
@@ -53,15 +69,10 @@ def experiment(rows: list[dict]) -> None:
         setting = url_select("Setting", list(SETTINGS), "setting", default_setting)
     with c3:
         metric = url_select("Metric", list(CLASS_METRICS), "metric", default_metric)
-    points = experiment_points(rows, *pair, setting, metric)
-    if not points:
+    fig = experiment_figure(rows_key, pair, setting, metric, rows)
+    if fig is None:
         st.info(f"No evaluated run of {pair[0]} on {pair[1]} yet: evaluate one on the Runs page.")
         return
-    fig = go.Figure(go.Scatter(x=[p["x"] for p in points], y=[p["y"] for p in points], mode="markers+text",
-                               text=[p["user"] for p in points], textposition="top center",
-                               customdata=[p["run"] for p in points], marker=dict(size=12)))
-    fig.update_layout(xaxis_title=setting, yaxis_title=METRICS[metric].in_sentence, height=420,
-                      margin=dict(l=10, r=10, t=20, b=10))
     event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="experiment")
     chosen = event.selection.points if event and event.selection else []
     if chosen:
@@ -86,17 +97,19 @@ def _class_rows(folder: str, version: int, _summaries: tuple) -> list[dict]:
     return [class_row(s) for s in _summaries if not s.error]
 
 
-def class_rows() -> list[dict]:
+def class_rows() -> tuple[tuple[str, int], list[dict]]:
     """Every readable run as the Class page lists it, made once per version of the listing for
-    every session (each reads the run's eval.json); the rows are shared: never changed here."""
+    every session (each reads the run's eval.json), and the key they were made for (the runs
+    folder, the version); the rows are shared: never changed here."""
     runs = listing()
-    return _class_rows(str(runs_dir().resolve()), runs.version, runs.summaries)
+    key = (str(runs_dir().resolve()), runs.version)
+    return key, _class_rows(*key, runs.summaries)
 
 
 def page() -> None:
     st.title("Class")
     locked_out()
-    rows = class_rows()
+    rows_key, rows = class_rows()
     if not rows:
         st.info("No runs yet.")
         return
@@ -115,7 +128,7 @@ def page() -> None:
                         reverse=best_first(order))
         shown = scored + [r for r in shown if r[order] is None]
     gallery(shown)
-    experiment(rows)
+    experiment(rows, rows_key)
 
 
 guard(page)

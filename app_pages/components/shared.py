@@ -7,6 +7,7 @@ everything else is read from the run directory.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -221,7 +222,7 @@ def show(samples: torch.Tensor, caption: str | None = None, nrow: int = 8, real:
                            key=f"dl-{download}-{caption}")
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
+@functools.lru_cache(maxsize=256)  # not st.cache_resource: hashing its arguments cost more than the look-up saved
 def _checked_png(path: str, stamp: tuple[int, int, int]) -> bytes | None:
     return readable_png(Path(path))
 
