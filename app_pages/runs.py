@@ -1,4 +1,5 @@
-"""Runs: every run with its state and progress, live; one run's curves and controls."""
+"""Runs: the runs with their state and progress (a student's own and the demos, or everyone's),
+live while they train; one run's curves and controls."""
 
 from pathlib import Path
 from typing import Any
@@ -167,11 +168,11 @@ def controls(run: Run, state: str) -> None:
         st.error(str(exc))
 
 
-def progress_line(run: Run, was_live: bool) -> None:
-    """The run's state, progress and error; the page is drawn again when a live run ends (its
+def progress_line(run: Run, was_active: bool) -> None:
+    """The run's state, progress and error; the page is drawn again when an active run ends (its
     controls change)."""
     status = run.status()
-    if was_live and status.get("state") not in jobs.ACTIVE:
+    if was_active and status.get("state") not in jobs.ACTIVE:
         st.rerun()
     state = status.get("state", "unknown")
     p = progress(status)
@@ -272,13 +273,13 @@ def page() -> None:
     except RunError as exc:
         st.error(f"This run cannot be shown: {exc}. The other runs are unaffected.")
         return
-    shown = next(s for s in summaries if s.run.id == chosen)
-    live = is_live(shown)
+    state = next(s.state for s in summaries if s.run.id == chosen)
+    active = state in jobs.ACTIVE  # an evaluation is followed by its own part below
     # A broken file shows a message, not a traceback. The line follows training every 2 s, the
     # pictures and curves (the costly part to draw) every 10 s.
-    st.fragment(guard, run_every=LIVE_EVERY_S if live else None)(progress_line, run, live)
-    guard(controls, run, shown.state)
-    st.fragment(guard, run_every=PICTURES_EVERY_S if live else None)(pictures, run)
+    st.fragment(guard, run_every=LIVE_EVERY_S if active else None)(progress_line, run, active)
+    guard(controls, run, state)
+    st.fragment(guard, run_every=PICTURES_EVERY_S if active else None)(pictures, run)
     evaluating = jobs.evaluation_running(run)
     st.fragment(live_evaluation, run_every=3 if evaluating else None)(run, evaluating)
 

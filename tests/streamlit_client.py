@@ -55,6 +55,7 @@ class Tab:
         self.widgets: dict[str, WidgetState] = {}
         self.page = ""
         self.ticks_sent = 0
+        self.full_runs = 0  # full runs the server started, those it started by itself (st.rerun) included
         self._timers: dict[str, asyncio.Task] = {}
         self._finished: asyncio.Queue[tuple[int, float]] = asyncio.Queue()
         self._elements: list[Any] = []
@@ -141,6 +142,7 @@ class Tab:
             msg.ParseFromString(raw)
             kind = msg.WhichOneof("type")
             if kind == "new_session" and not msg.metadata.run.fragment_ids:
+                self.full_runs += 1
                 self._clear_timers()  # as the browser: a full run clears every timer
             elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 self._elements.append(msg.delta.new_element)

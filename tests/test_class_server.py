@@ -25,7 +25,7 @@ from tests.streamlit_server import free_port
 from tests.support import tiny_run
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser"),
+pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
                                  reason="nginx is not installed (apt-get install nginx)")]
 

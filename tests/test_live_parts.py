@@ -15,12 +15,13 @@ import pytest
 from app_pages.components.login import COOKIE
 from genlab.classroom import roster
 from genlab.classroom.access import User
+from genlab.store.atomic import write_json_atomic
 from genlab.store.lifecycle import process_start
 from tests.streamlit_client import Tab
 from tests.streamlit_server import streamlit_server
 from tests.support import force_status, state, tiny_run, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.slow
 PAGES = ("", "runs", "samples", "latent", "compare", "class_view", "lessons")
 
 
@@ -32,7 +33,7 @@ def training(run, owner: str | None = None) -> subprocess.Popen:
     return sleeper
 
 
-async def polling_after(url: str, page: str, cookies: dict | None = None, wait_s: float = 3.0) -> tuple[int, int]:
+async def polling_after(url: str, page: str, cookies: dict | None = None, wait_s: float = 0.5) -> tuple[int, int]:
     """(timers running, ticks sent) on `page` `wait_s` seconds after it was drawn."""
     page, _, query = page.partition("?")
     async with Tab(url, cookies=cookies) as tab:
@@ -77,6 +78,29 @@ def test_a_training_run_is_followed_until_it_ends_then_the_page_stops_polling(tm
         sleeper.kill()
 
 
+def test_an_evaluated_run_polls_its_evaluation_only_and_does_not_redraw_the_page(tmp_path):
+    """A completed run being evaluated is live (its table line and its evaluation), but its
+    progress line once asked for the page again on every tick, for as long as it was evaluated."""
+    runs = tmp_path / "runs"
+    run = tiny_run(runs)
+    force_status(run, state="completed", step=8)
+    sleeper = subprocess.Popen(["sleep", "600"])
+    write_json_atomic(run.evaluating_path, {"pid": sleeper.pid, "pid_start": process_start(sleeper.pid)})
+
+    async def watch(url: str) -> None:
+        async with Tab(url) as tab:
+            await tab.open("runs", query=f"run={run.id}")
+            assert tab.polling == 2  # the live table's line and the evaluation
+            await asyncio.sleep(7)
+            assert tab.full_runs == 1 and tab.ticks_sent >= 4
+
+    try:
+        with streamlit_server(runs, tmp_path / "data", tmp_path / "log") as url:
+            asyncio.run(watch(url))
+    finally:
+        sleeper.kill()
+
+
 def test_a_student_tab_follows_their_own_runs_not_the_class(tmp_path, monkeypatch):
     monkeypatch.setenv("GENLAB_CLASS", "1")
     runs = tmp_path / "runs"
@@ -90,7 +114,7 @@ def test_a_student_tab_follows_their_own_runs_not_the_class(tmp_path, monkeypatc
         with streamlit_server(runs, tmp_path / "data", tmp_path / "log") as url:
             assert asyncio.run(polling_after(url, "runs", ada)) == (0, 0)
             assert asyncio.run(polling_after(url, "class_view", ada)) == (0, 0)
-            timers, ticks = asyncio.run(polling_after(url, "runs", bob))
+            timers, ticks = asyncio.run(polling_after(url, "runs", bob, wait_s=2.5))
             assert timers >= 2 and ticks >= 1
             everyone, _ = asyncio.run(polling_after(url, "runs?everyone=true", ada, wait_s=0.5))
             assert everyone >= 1  # asked for: the class's live runs are followed

@@ -21,7 +21,7 @@ from tests.support import force_status, tiny_run
 ROOT = Path(__file__).resolve().parents[1]
 REPRO = ROOT / "docs" / "streamlit-fragment-race" / "repro_app.py"
 RACE = (str(ROOT / "tests" / "race_server.py"),)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.slow
 
 
 async def completes(url: str, page: str, timeout_s: float) -> bool:

@@ -4,9 +4,8 @@ that no open page lists or reconciles the folder itself.
 Every `interval_s` the watcher's thread refreshes the listing (rereading only the runs whose
 files changed, genlab.store.listing), reconciles the live runs against it (dead workers,
 ignored cancels; the queue moves when it holds a queued run) and refreshes again when that
-changed anything. Pages read `latest`, an immutable numbered listing, and redraw their live
-parts only when its version moved for the runs they show. An action (launch, cancel, delete)
-calls `refresh` so the page that made it shows the change at once.
+changed anything. A page's full run asks for `refresh` (which rereads only the runs whose
+files changed); its live parts read `latest`, an immutable numbered listing, and read nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ class RunWatcher:
         self.lister = Lister(runs_dir)
         self.interval_s = interval_s
         self._stop = threading.Event()
-        self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._loop, name=f"genlab-watcher {runs_dir}", daemon=True)
 
     def start(self) -> RunWatcher:
@@ -45,17 +43,8 @@ class RunWatcher:
         return self.lister.latest
 
     def refresh(self) -> Listing:
-        """List the folder now (after an action, or for a page's first view)."""
-        listing = self.lister.refresh()
-        with self._changed:
-            self._changed.notify_all()
-        return listing
-
-    def wait_for_change(self, version: int, timeout_s: float) -> Listing:
-        """The latest listing once its version passes `version`, or after `timeout_s`."""
-        with self._changed:
-            self._changed.wait_for(lambda: self.latest.version > version, timeout=timeout_s)
-        return self.latest
+        """List the folder now (a page's full run)."""
+        return self.lister.refresh()
 
     def tick(self) -> None:
         """One round: list, settle the live runs and move the queue, list again if that acted."""

@@ -2,19 +2,18 @@
 
 `list_runs` reads and checks every file of every run (90 ms for 100 runs on a 2-core
 machine). A class server lists the folder for every open page, so `Lister` keeps each run's
-summary with the file stamps it was read from (size, modification time and inode of each
-file a summary reads) and summarizes a run again only when a stamp moved: a listing of 100
-unchanged runs is 100 `stat` passes. Each `Listing` is immutable and numbered; the number
-moves when anything in it changed, and `changed` says which runs moved since an earlier one,
-so a live view redraws only when the runs it shows changed.
+summary with the file stamps it was read from (size, modification time and inode of the
+files that change after a run is made) and summarizes a run again only when a stamp moved: a
+listing of 100 unchanged runs is six `stat` calls a run (6.6 ms on that machine). Each
+`Listing` is immutable and numbered, and the number moves when anything in it changed, so
+what is made from a listing (the Class page's rows) is made once per version.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from genlab.store.runs import Run, RunSummary, run_folders, shipped_demos, summarize
@@ -44,18 +43,10 @@ def stamp(run: Run) -> Stamp:
 
 @dataclass(frozen=True)
 class Listing:
-    """The runs as one reading saw them, newest first. `version` moves when anything changed;
-    `since[run id]` is the version at which that run last changed."""
+    """The runs as one reading saw them, newest first; `version` moves when anything changed."""
 
     version: int
     summaries: tuple[RunSummary, ...]
-    since: dict[str, int] = field(default_factory=dict)
-
-    def changed(self, version: int, run_ids: Iterable[str] | None = None) -> bool:
-        """Whether any of `run_ids` (None: any run, or the set of runs) changed after `version`."""
-        if run_ids is None:
-            return self.version > version
-        return any(self.since.get(r, self.version) > version for r in run_ids)
 
     def get(self, run_id: str) -> RunSummary | None:
         return next((s for s in self.summaries if s.run.id == run_id), None)
@@ -68,7 +59,7 @@ class Lister:
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = runs_dir
         self._lock = threading.Lock()
-        self._known: dict[str, tuple[Stamp, RunSummary, int]] = {}  # run id -> stamp, summary, since
+        self._known: dict[str, tuple[Stamp, RunSummary]] = {}  # run id -> the stamp it was read at, its summary
         self._listing = Listing(0, ())
 
     @property
@@ -79,20 +70,20 @@ class Lister:
     def refresh(self) -> Listing:
         """Look at the disk now: a new listing, with a new version only if something changed."""
         with self._lock:
-            old, version = self._listing, self._listing.version + 1
-            known: dict[str, tuple[Stamp, RunSummary, int]] = {}
+            known: dict[str, tuple[Stamp, RunSummary]] = {}
+            moved = False
             for run in run_folders(self.runs_dir) + shipped_demos(self.runs_dir):
                 now = stamp(run)
                 seen = self._known.get(run.id)
                 if seen is not None and seen[0] == now and seen[1].run == run:
                     known[run.id] = seen
                 else:
-                    known[run.id] = (now, summarize(run), version)
-            moved = known.keys() != self._known.keys() or any(k[2] == version for k in known.values())
+                    known[run.id] = (now, summarize(run))
+                    moved = True
+            moved = moved or known.keys() != self._known.keys()
             self._known = known
-            if not moved:
-                return old
-            summaries = sorted((k[1] for k in known.values()), key=lambda s: s.status.get("created", 0),
-                               reverse=True)
-            self._listing = Listing(version, tuple(summaries), {r: k[2] for r, k in known.items()})
+            if moved:
+                summaries = sorted((k[1] for k in known.values()), key=lambda s: s.status.get("created", 0),
+                                   reverse=True)
+                self._listing = Listing(self._listing.version + 1, tuple(summaries))
             return self._listing
