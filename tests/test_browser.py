@@ -136,9 +136,11 @@ def test_the_2d_lab_plays_live_and_pauses(server):
         assert poll(lambda: step_value(page) > first, page)  # it goes on by itself
         page.wait_for_timeout(3000)  # long enough for redraws to pile up where the server outruns the browser
         page.get_by_text("Play", exact=True).click()
-        # #25 item 10: paused, the picture stops within a second (it went on for 8-20 s, replaying
-        # redraws it had fallen behind on).
-        paused = step_value(page, after_ms=1000)
+        # #25 item 10: paused, the picture stops at once (it went on for 8-20 s, replaying redraws it
+        # had fallen behind on). Read after 2 s: a window the server was already training when the
+        # click came can land up to about a second later on this 2-core machine (1 run in 3 failed
+        # at 1 s, before #24's changes as after).
+        paused = step_value(page, after_ms=2000)
         page.wait_for_timeout(3000)
         assert step_value(page) == paused
         assert "present=true" in page.url and "toy=grid" in page.url
@@ -277,7 +279,7 @@ def test_a_class_login_survives_a_reload_and_logging_out_ends_it(tmp_path, monke
         page.wait_for_timeout(1000)  # the cookie is set from the browser
         page.reload()
         expect(page.get_by_text("Logged in as amy")).to_be_visible()
-        expect(page.get_by_text("No runs yet. Launch one on the Train page.")).to_be_visible()  # still /runs
+        expect(page.get_by_text("No runs of yours yet.", exact=False)).to_be_visible()  # still /runs
         page.get_by_role("button", name="Log out").click()
         expect(page.get_by_role("button", name="Log in")).to_be_visible()
         page.wait_for_timeout(1000)
