@@ -22,7 +22,7 @@ from tests.streamlit_server import streamlit_server
 from tests.support import force_status, state, tiny_run, wait_for
 
 pytestmark = pytest.mark.slow
-PAGES = ("", "runs", "samples", "latent", "compare", "class_view", "lessons")
+PAGES = ("", "runs", "samples", "class_view")  # the sidebar is on every page; these have live parts of their own
 
 
 def training(run, owner: str | None = None) -> subprocess.Popen:
@@ -42,13 +42,29 @@ async def polling_after(url: str, page: str, cookies: dict | None = None, wait_s
         return tab.polling, tab.ticks_sent
 
 
-def test_nothing_polls_when_every_run_has_ended(tmp_path):
+def test_nothing_polls_when_every_run_has_ended_and_an_evaluation_polls_only_itself(tmp_path):
+    """Then a completed run is evaluated: live (its table line and its evaluation), but its
+    progress line once asked for the page again on every tick, for as long as it was evaluated."""
     runs = tmp_path / "runs"
-    for _ in range(2):
-        force_status(tiny_run(runs), state="completed", step=8)
-    with streamlit_server(runs, tmp_path / "data", tmp_path / "log") as url:
-        for page in PAGES:
-            assert asyncio.run(polling_after(url, page)) == (0, 0), page
+    run = tiny_run(runs)
+    force_status(run, state="completed", step=8)
+    sleeper = subprocess.Popen(["sleep", "600"])
+
+    async def evaluated(url: str) -> None:
+        async with Tab(url) as tab:
+            await tab.open("runs", query=f"run={run.id}")
+            assert tab.polling == 2  # the live table's line and the evaluation
+            await asyncio.sleep(4.5)
+            assert tab.full_runs == 1 and tab.ticks_sent >= 2
+
+    try:
+        with streamlit_server(runs, tmp_path / "data", tmp_path / "log") as url:
+            for page in PAGES:
+                assert asyncio.run(polling_after(url, page)) == (0, 0), page
+            write_json_atomic(run.evaluating_path, {"pid": sleeper.pid, "pid_start": process_start(sleeper.pid)})
+            asyncio.run(evaluated(url))
+    finally:
+        sleeper.kill()
 
 
 def test_a_training_run_is_followed_until_it_ends_then_the_page_stops_polling(tmp_path):
@@ -70,29 +86,6 @@ def test_a_training_run_is_followed_until_it_ends_then_the_page_stops_polling(tm
             assert tab.polling == 0, "a finished view still polls"
             again = await tab.open("runs")
             assert "interrupted" in again.texts() and tab.polling == 0
-
-    try:
-        with streamlit_server(runs, tmp_path / "data", tmp_path / "log") as url:
-            asyncio.run(watch(url))
-    finally:
-        sleeper.kill()
-
-
-def test_an_evaluated_run_polls_its_evaluation_only_and_does_not_redraw_the_page(tmp_path):
-    """A completed run being evaluated is live (its table line and its evaluation), but its
-    progress line once asked for the page again on every tick, for as long as it was evaluated."""
-    runs = tmp_path / "runs"
-    run = tiny_run(runs)
-    force_status(run, state="completed", step=8)
-    sleeper = subprocess.Popen(["sleep", "600"])
-    write_json_atomic(run.evaluating_path, {"pid": sleeper.pid, "pid_start": process_start(sleeper.pid)})
-
-    async def watch(url: str) -> None:
-        async with Tab(url) as tab:
-            await tab.open("runs", query=f"run={run.id}")
-            assert tab.polling == 2  # the live table's line and the evaluation
-            await asyncio.sleep(7)
-            assert tab.full_runs == 1 and tab.ticks_sent >= 4
 
     try:
         with streamlit_server(runs, tmp_path / "data", tmp_path / "log") as url:

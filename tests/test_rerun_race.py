@@ -37,7 +37,7 @@ def test_the_minimal_app_reproduces_the_race_in_this_streamlit(tmp_path):
     """If this fails, Streamlit fixed the race: app_pages/components/rerun_guard.py can go."""
     with streamlit_server(tmp_path / "runs", tmp_path / "data", tmp_path / "log", app=REPRO,
                           launcher=RACE) as url:
-        assert not asyncio.run(completes(url, "", timeout_s=8))
+        assert not asyncio.run(completes(url, "", timeout_s=6))
 
 
 def test_every_page_with_a_live_part_completes_when_its_ticks_come_late(tmp_path):
