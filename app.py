@@ -7,7 +7,7 @@ import torch
 
 from app_pages.components import rerun_guard
 from app_pages.components.login import account_box, current_user, login_form, signed_in
-from app_pages.components.shared import PRESENTER_CSS, live_every, presenter_asked, run_watcher
+from app_pages.components.shared import PRESENTER_CSS, presenter_asked, run_watcher
 from genlab import jobs, settings
 from genlab.classroom.access import User
 from genlab.config import ConfigError
@@ -65,7 +65,7 @@ except ConfigError as exc:  # a broken roster: one message for the teacher to me
 SIDEBAR_EVERY_S = 3
 
 
-def own_active(user: User | None) -> list[RunSummary]:
+def followed_runs(user: User | None) -> list[RunSummary]:
     """The active runs the sidebar follows: in a class a student's own, else every one; from
     the watcher's listing (nothing is read here)."""
     mine = user is None or user.teacher
@@ -76,11 +76,12 @@ def own_active(user: User | None) -> list[RunSummary]:
 def sidebar_runs(shown: list[str]) -> None:
     """The followed runs' progress; live (every 3 s) only while there are some, and once they
     have all ended the page is drawn again, which stops the polling."""
-    active = own_active(current_user())
+    user = current_user()
+    active = followed_runs(user)
     if [s.run.id for s in active] != shown:  # one ended or started: the page's other parts changed too
         st.rerun()
     if not active:
-        st.caption("No run of yours is training." if current_user() else "No run is training.")
+        st.caption("No run of yours is training." if user else "No run is training.")
     for s in active:
         p = progress(s.status)
         st.progress(p.fraction, text=f"{s.run.id} · {s.state} · {p.step}/{p.total}")
@@ -88,8 +89,8 @@ def sidebar_runs(shown: list[str]) -> None:
 
 def sidebar_status() -> None:
     st.caption(jobs.where_runs_train())
-    active = own_active(current_user())
-    st.fragment(sidebar_runs, run_every=live_every(active, SIDEBAR_EVERY_S))([s.run.id for s in active])
+    active = followed_runs(current_user())
+    st.fragment(sidebar_runs, run_every=SIDEBAR_EVERY_S if active else None)([s.run.id for s in active])
 
 
 with st.sidebar:

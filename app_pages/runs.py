@@ -11,7 +11,6 @@ from app_pages.components.metrics_view import show_evaluation
 from app_pages.components.shared import (
     guard,
     is_live,
-    live_every,
     picture_file,
     run_watcher,
     runs_dir,
@@ -22,6 +21,7 @@ from genlab import jobs, settings
 from genlab.classroom.access import may_change, owner_of
 from genlab.config import ConfigError
 from genlab.models import curves_for
+from genlab.store.listing import file_stamp
 from genlab.store.runs import Run, RunError, RunSummary, open_run
 from genlab.views.figures import curves_figure, kl_per_dim_figure
 from genlab.views.overview import Progress, duration, folder_note, progress, queue_notes
@@ -92,8 +92,9 @@ def tables(summaries: list[RunSummary], owner: str | None) -> None:
         return
     live = [s for s in summaries if is_live(s)]
     if live:
-        st.fragment(live_table, run_every=live_every(live, LIVE_EVERY_S))([s.run.id for s in live], owner)
-    done = [s for s in summaries if not is_live(s)]
+        st.fragment(live_table, run_every=LIVE_EVERY_S)([s.run.id for s in live], owner)
+    live_ids = {s.run.id for s in live}
+    done = [s for s in summaries if s.run.id not in live_ids]
     if done:
         if live:
             st.caption("Ended")
@@ -104,7 +105,7 @@ def live_table(shown: list[str], owner: str | None) -> None:
     """The live runs' lines from the watcher's latest listing; the whole page is drawn again
     when one of them ended or another began."""
     listing = run_watcher().latest
-    summaries = [s for s in listing.summaries if is_live(s) and in_scope(s, owner)]
+    summaries = [s for s in listing.summaries if in_scope(s, owner) and is_live(s)]
     if [s.run.id for s in summaries] != shown:
         st.rerun()
     runs_table(summaries, queue_places(listing.summaries))
@@ -203,11 +204,8 @@ def figures(run: Run, smoothing: float = 0.6, log_y: bool = False, x: str = "ste
     """The run's curve figures and its KL per dimension (or None), or None before a line is
     logged; made once per version of its metrics.jsonl for every session that shows them
     (Plotly takes tens of ms to build one), and never changed here."""
-    try:
-        st_ = run.metrics_path.stat()
-    except FileNotFoundError:
-        return None
-    return _figures(str(run.path), (st_.st_size, st_.st_mtime_ns, st_.st_ino), smoothing, log_y, x)
+    logged = file_stamp(run.metrics_path)
+    return None if logged is None else _figures(str(run.path), logged, smoothing, log_y, x)
 
 
 def curves(run: Run) -> None:

@@ -46,7 +46,7 @@ from genlab.store.atomic import write_json_atomic  # noqa: E402
 from genlab.store.runs import read_json  # noqa: E402
 from genlab.teaching.demos import demo_runs  # noqa: E402
 from tests.streamlit_client import Tab  # noqa: E402
-from tests.streamlit_server import CHROMIUM, FLAGS, free_port, streamlit_server  # noqa: E402
+from tests.streamlit_server import CHROMIUM, FLAGS, free_port, server_pid, streamlit_server  # noqa: E402
 
 GRID = "[data-testid='stMain'] img"
 VIEW = f"() => Array.from(document.querySelectorAll(\"{GRID}\")).map(e => e.src).join('|')"
@@ -74,18 +74,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def server_pid(port: int) -> int:
-    """The Streamlit process serving `port` (found by its command line)."""
-    for proc in Path("/proc").iterdir():
-        try:
-            cmd = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"streamlit" in b" ".join(cmd) and str(port).encode() in cmd:
-            return int(proc.name)
-    raise RuntimeError(f"no streamlit process on port {port}")
 
 
 async def timed(page, action, ready: str, times: list[float]) -> None:

@@ -3,6 +3,8 @@ demos, Ray clusters. Fixtures that every test gets are in conftest.py."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 from genlab.presets import make_config
 from genlab.store.atomic import write_json_atomic
+from genlab.store.lifecycle import process_start
 from genlab.store.runs import Run, create_run
 
 if TYPE_CHECKING:  # streamlit is not imported for the tests that need none (tests/test_gpu.py on a GPU server)
@@ -41,6 +44,15 @@ def tiny_run(runs_dir: Path, variant: str = "gan", dataset: str = "ring", **over
 def force_status(run: Run, **fields: Any) -> None:
     """Rewrite status.json as a crash, a reboot or a hand edit leaves it: no transition checks."""
     write_json_atomic(run.status_path, {**run.status(), **fields})
+
+
+def seems_to_train(run: Run, **fields: Any) -> subprocess.Popen:
+    """Make `run` look as if it trains to every page and to reconcile: running, its worker a
+    live process (a sleep, which the caller kills), with `fields` on top."""
+    worker = subprocess.Popen(["sleep", "600"])
+    force_status(run, state="running", pid=worker.pid, pgid=os.getpgrp(), pid_start=process_start(worker.pid),
+                 started=time.time(), **fields)
+    return worker
 
 
 def state(run: Run) -> str | None:

@@ -21,7 +21,7 @@ from app_pages.components.login import COOKIE
 from genlab.classroom import roster
 from genlab.classroom.access import User
 from tests.streamlit_client import Tab
-from tests.streamlit_server import free_port
+from tests.streamlit_server import free_port, server_pid
 from tests.support import tiny_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,17 +46,6 @@ def status(url: str, path: str, cookies: dict[str, str]) -> int:
         return exc.code
     except OSError:  # nothing listens yet
         return 0
-
-
-def app_pid(port: int) -> int:
-    """The app process listening on `port` (found by its command line)."""
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and f"--server.port\0{port}\0".encode() in (proc / "cmdline").read_bytes():
-                return int(proc.name)
-        except OSError:  # it ended while being read
-            continue
-    raise LookupError(f"no app process on port {port}")
 
 
 async def runs_page(url: str, cookies: dict[str, str]) -> str:
@@ -93,7 +82,7 @@ def test_two_processes_behind_nginx_share_logins_and_keep_a_browser_on_one(tmp_p
         assert "Password" in asyncio.run(runs_page(url, {"genlab_route": one}))  # no cookie, no entry
         # The process behind `one` goes away: that browser lands on the other, still logged in.
         app_port = int(first.rsplit(":", 1)[1])
-        os.kill(app_pid(app_port), signal.SIGTERM)
+        os.kill(server_pid(app_port), signal.SIGTERM)
         deadline = time.time() + 30
         while process_of(url, one) != second:
             assert time.time() < deadline

@@ -6,9 +6,7 @@ own runs only."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import time
 
 import pytest
 
@@ -19,18 +17,10 @@ from genlab.store.atomic import write_json_atomic
 from genlab.store.lifecycle import process_start
 from tests.streamlit_client import Tab
 from tests.streamlit_server import streamlit_server
-from tests.support import force_status, state, tiny_run, wait_for
+from tests.support import force_status, seems_to_train, state, tiny_run, wait_for
 
 pytestmark = pytest.mark.slow
 PAGES = ("", "runs", "samples", "class_view")  # the sidebar is on every page; these have live parts of their own
-
-
-def training(run, owner: str | None = None) -> subprocess.Popen:
-    """Make `run` look as if it trains: running, its worker a live process (a sleep)."""
-    sleeper = subprocess.Popen(["sleep", "600"])
-    force_status(run, state="running", pid=sleeper.pid, pgid=os.getpgrp(), pid_start=process_start(sleeper.pid),
-                 started=time.time(), step=4, user=owner)
-    return sleeper
 
 
 async def polling_after(url: str, page: str, cookies: dict | None = None, wait_s: float = 0.5) -> tuple[int, int]:
@@ -70,7 +60,7 @@ def test_nothing_polls_when_every_run_has_ended_and_an_evaluation_polls_only_its
 def test_a_training_run_is_followed_until_it_ends_then_the_page_stops_polling(tmp_path):
     runs = tmp_path / "runs"
     run = tiny_run(runs)
-    sleeper = training(run)
+    sleeper = seems_to_train(run, step=4)
 
     async def watch(url: str) -> None:
         async with Tab(url) as tab:
@@ -100,7 +90,7 @@ def test_a_student_tab_follows_their_own_runs_not_the_class(tmp_path, monkeypatc
     for name in ("ada", "bob"):
         roster.add(runs, name)
     theirs = tiny_run(runs)
-    sleeper = training(theirs, owner="bob")
+    sleeper = seems_to_train(theirs, step=4, user="bob")
     ada = {COOKIE: roster.open_session(runs, User("ada"))}
     bob = {COOKIE: roster.open_session(runs, User("bob"))}
     try:

@@ -6,17 +6,13 @@ client sends each fragment's first tick at once, while the page still runs."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from genlab.store.lifecycle import process_start
 from tests.streamlit_client import Tab
 from tests.streamlit_server import streamlit_server
-from tests.support import force_status, tiny_run
+from tests.support import seems_to_train, tiny_run
 
 ROOT = Path(__file__).resolve().parents[1]
 REPRO = ROOT / "docs" / "streamlit-fragment-race" / "repro_app.py"
@@ -42,11 +38,8 @@ def test_the_minimal_app_reproduces_the_race_in_this_streamlit(tmp_path):
 
 def test_every_page_with_a_live_part_completes_when_its_ticks_come_late(tmp_path):
     runs = tmp_path / "runs"
-    sleeper = subprocess.Popen(["sleep", "600"])
+    sleeper = seems_to_train(tiny_run(runs))  # training, as far as any page can tell
     try:
-        run = tiny_run(runs)  # training, as far as any page can tell: its worker is alive
-        force_status(run, state="running", pid=sleeper.pid, pgid=os.getpgrp(), pid_start=process_start(sleeper.pid),
-                     started=time.time())
         with streamlit_server(runs, tmp_path / "data", tmp_path / "log", launcher=RACE) as url:
             for page in ("", "runs", "samples", "class", "runs"):
                 assert asyncio.run(completes(url, page, timeout_s=60)), f"page {page!r} never completed"

@@ -23,7 +23,7 @@ from genlab.data import Dataset, load_dataset
 from genlab.data.folder import load_zip_bytes
 from genlab.jobs import ACTIVE, RunWatcher, evaluation_running
 from genlab.models import GenerativeModel
-from genlab.store.listing import Listing
+from genlab.store.listing import Listing, file_stamp
 from genlab.store.runs import Run, RunError, RunSummary, open_run
 from genlab.store.snapshots import load_model
 from genlab.training.device import pick_device
@@ -99,14 +99,9 @@ def runs_listing() -> list[RunSummary]:
 
 
 def is_live(s: RunSummary) -> bool:
-    """Whether a run will change by itself: queued, starting, training or being evaluated."""
-    return s.state in ACTIVE or (s.run.evaluating_path.exists() and evaluation_running(s.run))
-
-
-def live_every(summaries: list[RunSummary], seconds: float) -> float | None:
-    """How often a part showing `summaries` polls: every `seconds` while one of them is live,
-    else never (a finished view reruns for nothing)."""
-    return seconds if any(is_live(s) for s in summaries) else None
+    """Whether a run will change by itself: queued, starting, training or being evaluated. A
+    part polls only while what it shows is live (a finished view reruns for nothing)."""
+    return s.state in ACTIVE or evaluation_running(s.run)
 
 
 def viewable_runs(family: str | None = None) -> list[RunSummary]:
@@ -230,11 +225,8 @@ def _checked_png(path: str, stamp: tuple[int, int, int]) -> bytes | None:
 def checked_png(path: Path) -> bytes | None:
     """readable_png, decoded once per version of the file for every session (the Class page
     shows a hundred of them to each of thirty students)."""
-    try:
-        st_ = path.stat()
-    except OSError:
-        return None
-    return _checked_png(str(path), (st_.st_size, st_.st_mtime_ns, st_.st_ino))
+    version = file_stamp(path)
+    return None if version is None else _checked_png(str(path), version)
 
 
 def picture_file(path: Path, caption: str | None = None, width: int | str = "content", where: Any = st) -> bool:

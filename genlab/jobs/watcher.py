@@ -17,13 +17,12 @@ from pathlib import Path
 from genlab.jobs.reconciler import reconcile
 from genlab.store.listing import Lister, Listing
 
-WATCH_INTERVAL_S = 2.0
-
 
 class RunWatcher:
     """A daemon thread that reconciles and lists one runs folder every `interval_s`."""
 
-    def __init__(self, runs_dir: Path, interval_s: float = WATCH_INTERVAL_S) -> None:
+    def __init__(self, runs_dir: Path, interval_s: float) -> None:
+        """`interval_s`: the app passes $GENLAB_WATCH_SECONDS (genlab.settings.watch_seconds)."""
         self.lister = Lister(runs_dir)
         self.interval_s = interval_s
         self._stop = threading.Event()

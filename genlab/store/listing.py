@@ -24,21 +24,25 @@ from genlab.store.runs import Run, RunSummary, run_folders, shipped_demos, summa
 # Files replaced atomically change inode, so two writes within the clock's resolution differ.
 _STAMPED = ("", "/status.json", "/metrics.jsonl", "/eval.json", "/evaluating.json", "/snapshots")
 
-Stamp = tuple[tuple[int, int, int] | None, ...]
+FileStamp = tuple[int, int, int]
+Stamp = tuple[FileStamp | None, ...]
+
+
+def file_stamp(path: str | os.PathLike) -> FileStamp | None:
+    """A file's (size, mtime in ns, inode), None where it is missing: what a cache of something
+    made from the file is keyed by. An atomic replace makes a new inode, so two writes within
+    the clock's resolution still differ."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def stamp(run: Run) -> Stamp:
-    """(size, mtime in ns, inode) of each file in _STAMPED, None where it is missing: an atomic
-    replace makes a new inode, so two writes within the clock's resolution still differ."""
-    stamps = []
+    """The file stamp of each file in _STAMPED."""
     folder = os.fspath(run.path)
-    for name in _STAMPED:
-        try:
-            st = os.stat(folder + name)
-            stamps.append((st.st_size, st.st_mtime_ns, st.st_ino))
-        except OSError:
-            stamps.append(None)
-    return tuple(stamps)
+    return tuple(file_stamp(folder + name) for name in _STAMPED)
 
 
 @dataclass(frozen=True)

@@ -296,20 +296,21 @@ def summarize(run: Run) -> RunSummary:
     except RunError as exc:
         return RunSummary(run, config, {}, str(exc))
     try:
-        check_layout(run)
+        steps = check_layout(run)
     except RunError as exc:
         return RunSummary(run, config, status, str(exc))
-    return RunSummary(run, config, status, steps=tuple(run.snapshot_steps()))
+    return RunSummary(run, config, status, steps=tuple(steps))
 
 
-def check_layout(run: Run) -> None:
-    """RunError when a file the views read is of the wrong kind or corrupt."""
+def check_layout(run: Run) -> list[int]:
+    """RunError when a file the views read is of the wrong kind or corrupt; else the snapshots' steps."""
     if run.dataset_path.exists():
         run.dataset_info()
-    run.snapshot_steps()
+    steps = run.snapshot_steps()
     if run.metrics_path.exists() and not run.metrics_path.is_file():
         raise RunError(f"metrics.jsonl of run {run.id} is not a file")
     run.evaluations()
+    return steps
 
 
 def run_folders(folder: Path) -> list[Run]:
