@@ -13,6 +13,14 @@ def test_confident_predictions_spread_over_the_classes_score_the_number_of_class
     assert mean == pytest.approx(10.0) and std == pytest.approx(0.0, abs=1e-9)
 
 
+def test_the_splits_are_equal_and_the_remainder_left_out():
+    # 25 rows in 10 splits: parts of 2, each holding two different sure classes (IS 2 each);
+    # the five rows left over would change every score were they shared out as torch.chunk does.
+    sure = torch.eye(4, dtype=torch.float64)
+    probs = torch.cat([sure[[0, 1]].repeat(10, 1), sure[[2]].repeat(5, 1)])
+    assert inception_score(probs) == pytest.approx((2.0, 0.0))
+
+
 def test_constant_predictions_score_one():
     assert inception_score(torch.full((1000, 10), 0.1))[0] == pytest.approx(1.0)
     one_class = torch.zeros(1000, 10)

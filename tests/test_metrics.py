@@ -10,13 +10,17 @@ from scipy.linalg import sqrtm
 from genlab.cli import main
 from genlab.data import load_dataset
 from genlab.data.toys import ring_modes
+from genlab.metrics.evaluate import SAMPLE_SEED, evaluate_model, generate_many
 from genlab.metrics.evaluator import evaluator_path, load_or_train
 from genlab.metrics.frechet import fid, frechet_distance, kid
 from genlab.metrics.likelihood import elbo_terms, iwae_bound
 from genlab.metrics.manifold import prdc
 from genlab.metrics.modes import class_histogram, mode_coverage
+from genlab.models import build_model
+from genlab.presets import make_config
 from genlab.store.snapshots import load_model
 from genlab.training.trainer import Trainer
+from genlab.views.metric_info import shown
 from tests.support import tiny_run
 
 
@@ -55,10 +59,39 @@ def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_for_two():
     assert abs(same) < 0.03 and far > 0.2
 
 
+def test_kid_reports_the_float64_mean_and_population_spread_of_its_subsets():
+    x, y = gaussian(1500, [0, 0], np.eye(2), 1), gaussian(1500, [0.3, 0], np.eye(2), 2)
+    mean, spread = kid(x, y, subsets=4, subset_size=500, seed=3)
+    rng, values = torch.Generator().manual_seed(3), []
+    for _ in range(4):  # the same subsets, the statistic written out in numpy
+        a = x[torch.randperm(1500, generator=rng)[:500]].numpy()
+        b = y[torch.randperm(1500, generator=rng)[:500]].numpy()
+        kxx, kyy, kxy = ((p @ q.T / 2 + 1) ** 3 for p, q in ((a, a), (b, b), (a, b)))
+        values.append((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (500 * 499) - 2 * kxy.mean())
+    assert mean == pytest.approx(np.mean(values), rel=1e-12)
+    assert spread == pytest.approx(np.std(values), rel=1e-9)  # ddof=0: the population's
+
+
+def test_kid_has_no_spread_when_every_subset_is_the_whole_of_both_sets():
+    x, y = gaussian(800, [0, 0], np.eye(2), 1), gaussian(800, [0, 0], np.eye(2), 2)
+    assert kid(x, y)[1] is None
+    assert kid(gaussian(2000, [0, 0], np.eye(2), 3), y)[1] > 0  # one side drawn from: a real spread
+
+
 def test_samples_on_the_modes_capture_all_with_full_quality():
     samples = ring_modes().repeat(300, 1)[:2500]
     result = mode_coverage(samples, ring_modes(), std=0.01)
     assert result["modes_captured"] == 8 and result["high_quality"] == 1.0
+
+
+def test_modes_are_counted_on_the_protocols_2500_samples_whatever_n_is():
+    data = load_dataset("grid")
+    torch.manual_seed(0)
+    model = build_model(make_config("gan", "grid").model, tuple(data.x_train.shape[1:]), 0)
+    entry = evaluate_model(model, data, n=1000)  # what the Trainer evaluates with
+    expected = mode_coverage(generate_many(model, 2500, SAMPLE_SEED), data.modes, data.mode_std)
+    assert entry["mode_samples"] == 2500 and entry["per_mode"] == expected["per_mode"]
+    assert sum(entry["per_mode"]) > 1000  # an untrained generator's points sit on the middle mode
 
 
 def test_a_single_mode_sample_set_captures_one_mode():
@@ -142,3 +175,16 @@ def test_the_trainer_evaluates_at_every_snapshot_without_changing_training(runs_
     assert {"fid", "kid", "precision", "coverage", "elbo", "iwae", "classes_covered"} <= set(entries[-1])
     strip = [{k: v for k, v in r.items() if k != "time"} for r in plain.metrics()]
     assert strip == [{k: v for k, v in r.items() if k != "time"} for r in evaluated.metrics()]
+
+
+NO_SPREAD = "0.0123 (no spread: one subset held every image)"
+
+
+@pytest.mark.parametrize("entry, printed", [
+    ({"kid": 0.0123, "kid_std": 0.0021, "n_samples": 2000, "n_test": 2000}, "0.0123 ± 0.0021"),
+    ({"kid": 0.0123, "kid_std": None, "n_samples": 1000, "n_test": 1000}, NO_SPREAD),
+    # before #26 a whole-set spread was recorded: float noise, not shown
+    ({"kid": 0.0123, "kid_std": 1.3e-9, "n_samples": 1000, "n_test": 1000}, NO_SPREAD),
+])
+def test_kid_is_printed_with_its_spread_only_when_it_has_one(entry, printed):
+    assert shown(entry, "kid") == printed

@@ -10,12 +10,12 @@ import torch
 from genlab.data import Dataset
 from genlab.metrics import NO_LIKELIHOOD
 from genlab.metrics.evaluator import load_or_train
-from genlab.metrics.frechet import fid, kid
+from genlab.metrics.frechet import KID_SUBSET, fid, kid
 from genlab.metrics.inception import inception_score
 from genlab.metrics.likelihood import elbo_terms, iwae_bound
 from genlab.metrics.manifold import prdc
 from genlab.metrics.memorisation import memorisation, nearest
-from genlab.metrics.modes import class_histogram, mode_coverage
+from genlab.metrics.modes import PROTOCOL_SAMPLES, class_histogram, mode_coverage
 from genlab.models import GenerativeModel
 
 SAMPLE_SEED = 12345  # evaluation samples come from their own seed, not the fixed grid's
@@ -49,7 +49,9 @@ def evaluate_model(model: GenerativeModel, data: Dataset, n: int = 2000, iwae_k:
         out["feature_space"] = "the 2-D points themselves"
         feats = {"fake": fake, "test": test, "train": train}
         if data.modes is not None:
-            out.update(mode_coverage(fake[:2500].cpu(), data.modes, data.mode_std))
+            on_modes = fake if n >= PROTOCOL_SAMPLES else generate_many(model, PROTOCOL_SAMPLES, SAMPLE_SEED)
+            out.update(mode_coverage(on_modes[:PROTOCOL_SAMPLES].cpu(), data.modes, data.mode_std))
+            out["mode_samples"] = PROTOCOL_SAMPLES
     elif data.y_train is not None and data.n_classes >= 2:
         evaluator, accuracy = load_or_train(data, torch.device(device))
         out["feature_space"] = f"GenLab's {data.name} evaluator (test accuracy {accuracy:.1%})"
@@ -70,6 +72,7 @@ def evaluate_model(model: GenerativeModel, data: Dataset, n: int = 2000, iwae_k:
     out["fid"] = fid(f["test"], f["fake"])
     out["fid_floor"] = fid(f["train"], f["test"])
     out["kid"], out["kid_std"] = kid(f["test"], f["fake"])
+    out["kid_subset"] = KID_SUBSET
     out["kid_floor"], _ = kid(f["train"], f["test"])
     out.update(prdc(f["test"][:PRDC_MAX], f["fake"][:PRDC_MAX], k=5))
     if data.kind == "images":

@@ -33,24 +33,35 @@ def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
     return frechet_distance(*mean_cov(real), *mean_cov(fake))
 
 
-def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 10, subset_size: int = 1000,
-        seed: int = 0) -> tuple[float, float]:
+KID_SUBSET = 1000  # images per KID subset
+
+
+def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 10, subset_size: int = KID_SUBSET,
+        seed: int = 0) -> tuple[float, float | None]:
     """Kernel Inception Distance (Binkowski et al. 2018): the unbiased estimate of MMD^2 with
-    the kernel k(x, y) = (x . y / d + 1)^3, averaged over random subsets; returns (mean, std).
+    the kernel k(x, y) = (x . y / d + 1)^3, averaged over random subsets; returns the mean and
+    the population standard deviation over the subsets (as the Inception Score's spread, and
+    as torchmetrics and torch-fidelity report it), all in float64. When both sets fit in one
+    subset, every subset is the whole of both and the spread is None: there is none to show.
 
     MMD^2_u = sum_{i != j} k(x_i, x_j) / (m (m - 1)) + sum_{i != j} k(y_i, y_j) / (m (m - 1))
               - 2 sum_{i, j} k(x_i, y_j) / m^2
     """
     rng = torch.Generator().manual_seed(seed)
     m = min(subset_size, len(real), len(fake))
-    d = real.shape[1]
+    whole = len(real) <= m and len(fake) <= m
     values = []
-    for _ in range(subsets):
+    for _ in range(1 if whole else subsets):
         x = real[torch.randperm(len(real), generator=rng)[:m]].double()
         y = fake[torch.randperm(len(fake), generator=rng)[:m]].double()
-        kxx, kyy, kxy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
-        off = m * (m - 1)
-        values.append(((kxx.sum() - kxx.diag().sum()) / off + (kyy.sum() - kyy.diag().sum()) / off
-                       - 2 * kxy.mean()).item())
-    t = torch.tensor(values)
-    return float(t.mean()), float(t.std()) if len(values) > 1 else 0.0
+        values.append(_mmd2_unbiased(x, y))
+    t = torch.stack(values)
+    return t.mean().item(), (None if whole else t.std(unbiased=False).item())
+
+
+def _mmd2_unbiased(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """MMD^2_u above, for two float64 sets of m features each."""
+    m, d = x.shape
+    kxx, kyy, kxy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
+    off = m * (m - 1)
+    return (kxx.sum() - kxx.diag().sum()) / off + (kyy.sum() - kyy.diag().sum()) / off - 2 * kxy.mean()

@@ -19,10 +19,14 @@ SPLITS = 10
 
 
 def inception_score(probs: torch.Tensor, splits: int = SPLITS) -> tuple[float, float]:
-    """The mean and standard deviation of IS over `splits` equal parts of the class
-    probabilities `probs` [N, classes] (the usual protocol, with 10 splits)."""
+    """The mean and population standard deviation (as KID's spread) of IS over `splits` parts
+    of equal size of the class probabilities `probs` [N, classes] (the usual protocol, with 10
+    splits); the last N mod splits rows are left out, so every part weighs the same."""
+    if len(probs) < splits:
+        raise ValueError(f"the Inception Score needs at least {splits} samples, not {len(probs)}")
+    size = len(probs) // splits
     scores = []
-    for part in probs.double().chunk(splits):
+    for part in probs[: size * splits].double().split(size):
         marginal = part.mean(0, keepdim=True)
         # KL(p(y|x) || p(y)) = sum_y p(y|x) (log p(y|x) - log p(y)), with 0 log 0 = 0
         kl = torch.where(part > 0, part * (part.log() - marginal.log()), torch.zeros_like(part)).sum(1)

@@ -6,6 +6,8 @@ import math
 
 import torch
 
+PROTOCOL_SAMPLES = 2500  # the PacGAN protocol counts modes on 2,500 samples
+
 
 def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> dict[str, float]:
     """The PacGAN protocol (Lin et al. 2018): each sample goes to its nearest mode and is

@@ -34,7 +34,7 @@ from genlab.teaching.lessons import REGULARISATION_RUN
 from genlab.training.trainer import ProgressCallback, Trainer, dataset_for
 from genlab.views.pictures import snapshot_png
 
-MAX_TOTAL_BYTES = 20_000_000  # the issue's "at most 20 MB"
+MAX_TOTAL_BYTES = 30_000_000  # #26 grew the budget from 20 MB for the two conditional demos
 # Datasets whose evaluator ships with the code (genlab/metrics/evaluators/), so that the
 # lessons' live measurements need no training on a first visit.
 SHIPPED_EVALUATORS = ("fashion-mnist",)
@@ -64,6 +64,11 @@ DEMOS: list[Demo] = [
          {**_IMAGES, "prior": "uniform", "n_snapshots": 1}),
     Demo("demo-dcgan-fashion-64", "dcgan", "fashion-mnist", "DCGAN trained on only 64 Fashion-MNIST images",
          {**_IMAGES, "train_subset": 64, "batch_size": 64, "n_snapshots": 1}),
+    # The lesson on generated training data: a class-conditional GAN and VAE, the same conv
+    # networks as the two above with the class given to both halves.
+    Demo("demo-cdcgan-fashion", "cdcgan", "fashion-mnist", "Class-conditional DCGAN on Fashion-MNIST", _IMAGES),
+    Demo("demo-cvae-fashion", "conv-vae", "fashion-mnist", "Class-conditional conv VAE on Fashion-MNIST",
+         {**_IMAGES, "conditional": True}),
     # The regularisation lesson: one GAN on the grid without and with each regulariser.
     *[Demo(f"demo-reg-{name}", "gan", "grid", f"GAN on the grid, {title}", {**REGULARISATION_RUN, **extra})
       for name, title, extra in (("none", "no regularisation", {}),

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from genlab.data import load_dataset
-from genlab.metrics.modes import mode_coverage
+from genlab.metrics.modes import PROTOCOL_SAMPLES, mode_coverage
 from genlab.models import VARIANTS, GenerativeModel, build_model, noise
 from genlab.models.gan_losses import is_logistic
 from genlab.presets import make_config
@@ -29,7 +29,6 @@ TOYS = ("ring", "grid", "spiral", "moons")
 LAB_VARIANTS = ("gan", "gan-r1", "minimax-gan", "lsgan", "hinge-sn", "wgan-gp", "pacgan2", "vae", "beta-vae")
 # Points shown per view and samples scored for modes (the PacGAN protocol uses 2,500).
 VIEW_POINTS = 500
-MODE_SAMPLES = 2500
 # Grid cells per side of the decision surface and the density.
 RESOLUTION = 40
 
@@ -184,7 +183,7 @@ class ToyLab:
         """Modes captured and high-quality share (PacGAN protocol); None for toys without modes."""
         if self.data.modes is None:
             return None
-        return mode_coverage(self.generated(MODE_SAMPLES, seed=1), self.data.modes, self.data.mode_std)
+        return mode_coverage(self.generated(PROTOCOL_SAMPLES, seed=1), self.data.modes, self.data.mode_std)
 
 
 def mode_reading(modes: dict[str, float]) -> str | None:

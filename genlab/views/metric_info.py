@@ -36,12 +36,15 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "better. Read it against the real-vs-real floor.", "lower"),
     Metric("fid_floor", "FID floor", "FID between the training and test splits: what a perfect model would score."),
     Metric("kid", "KID", "Kernel distance (unbiased MMD^2, cubic kernel) in the same features; lower is better, "
-           "and unlike FID it has no bias from the sample size.", "lower"),
+           "and unlike FID it has no bias from the sample size. ± its spread (population standard deviation) "
+           "over 10 subsets of 1,000; none when both sides hold 1,000 images or fewer, as every subset is then "
+           "the whole set.", "lower"),
     Metric("kid_floor", "KID floor", "KID between the training and test splits."),
     Metric("inception_score", "Inception Score (evaluator's)",
            "Inception Score in GenLab's evaluator (not Inception): exp E KL(p(y|x) || p(y)), high when each "
            "sample is one clear class and the classes are spread; at most the number of classes. Blind to "
-           "variety within a class. ± its spread over 10 splits.", "higher"),
+           "variety within a class. ± its spread (population standard deviation) over 10 equal splits.",
+           "higher"),
     Metric("inception_score_real", "Inception Score of the real data",
            "The same score of the real test images: a reference, not a ceiling (a model that draws one sharp "
            "image of each class passes it)."),
@@ -110,7 +113,19 @@ def shown(entry: dict[str, Any], key: str) -> str:
         return f"{value} of {entry['classes_total']}"
     if key == "inception_score":
         return f"{value:.3g} ± {entry['inception_score_std']:.2g}"
+    if key == "kid":
+        return f"{value:.4g}{kid_spread(entry)}"
     return f"{value:.4g}"
+
+
+def kid_spread(entry: dict[str, Any]) -> str:
+    """' ± s' for KID drawn from subsets, ' (no spread: one subset held every image)' when each
+    subset was the whole of both sets (evaluations before #26 recorded float noise as its spread;
+    their subsets held 1,000 images)."""
+    spread, drawn = entry.get("kid_std"), (entry.get("n_samples", 0), entry.get("n_test", 0))
+    if spread is None or max(drawn) <= entry.get("kid_subset", 1000):
+        return " (no spread: one subset held every image)"
+    return f" ± {spread:.2g}"
 
 
 def covered_line(entry: dict[str, Any]) -> list[float] | None:
