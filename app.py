@@ -47,6 +47,7 @@ PAGES = {
         st.Page("app_pages/samples.py", title="Samples", icon=":material/grid_view:"),
         st.Page("app_pages/latent.py", title="Latent space", icon=":material/linear_scale:"),
         st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("app_pages/repair.py", title="Repair", icon=":material/healing:"),
         st.Page("app_pages/class_view.py", title="Class", icon=":material/groups:"),
     ],
 }

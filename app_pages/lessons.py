@@ -5,7 +5,7 @@ buttons that move between lessons set it, so a reload or a shared link opens the
 
 import streamlit as st
 
-from app_pages.components import evidence
+from app_pages.components import evidence, repairs
 from app_pages.components.login import current_user
 from app_pages.components.metrics_view import memorisation_sentence, nearest_twins
 from app_pages.components.shared import controls, guard, model_at, presenting, run_dataset, runs_dir, show
@@ -23,9 +23,11 @@ from genlab.teaching.lessons import (
     Lesson,
     prototype_findings,
     regulariser_findings,
+    repair_findings,
+    training_data_findings,
     truncation_findings,
 )
-from genlab.views.figures import kl_per_dim_figure, runs_curve_figure, truncation_figure
+from genlab.views.figures import kl_per_dim_figure, runs_curve_figure, training_data_figure, truncation_figure
 
 TRUNCATIONS = [None, 2.0, 1.5, 1.0, 0.75, 0.5, 0.25]
 
@@ -116,7 +118,34 @@ def regularisers(lesson: Lesson, runs: dict[str, Run]) -> None:
     say(found)
 
 
-SHOW = {"modes": modes, "side-by-side": side_by_side, "regularisers": regularisers}
+def repair(lesson: Lesson, runs: dict[str, Run]) -> None:
+    """The same test images damaged and repaired by each run (the damage in the controls),
+    the runs' repair benchmark, and what it says against the textbook."""
+    with controls("Damage"):
+        how = repairs.damage_controls()
+    repairs.live_repairs(runs, how, first=0)
+    repairs.benchmark(runs, key=lesson.slug)
+    say(repair_findings({role: e for role, run in runs.items() if (e := latest_evaluation(run))}))
+
+
+def training_data(lesson: Lesson, runs: dict[str, Run]) -> None:
+    """Each run's samples of every class, what its samples teach a classifier beside real
+    images, and what that says against the textbook."""
+    for col, (role, run) in zip(st.columns(len(runs)), runs.items()):
+        with col:
+            st.markdown(f"#### {role}")
+            evidence.class_rows(run)
+    evaluations = {role: e for role, run in runs.items() if (e := latest_evaluation(run)) and "cas" in e}
+    if len(evaluations) < len(runs):
+        st.caption("Evaluate the runs (Runs page, or `python -m genlab eval RUN`) to measure what their samples "
+                   "teach a classifier.")
+    if evaluations:
+        st.plotly_chart(training_data_figure(evaluations), key=f"training-data-{lesson.slug}")
+    say(training_data_findings(evaluations))
+
+
+SHOW = {"modes": modes, "side-by-side": side_by_side, "regularisers": regularisers, "repair": repair,
+        "training-data": training_data}
 
 
 @st.cache_data(show_spinner="Scoring a pretend model of ten prototypes…")

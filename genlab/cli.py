@@ -1,5 +1,5 @@
-"""python -m genlab …: train, resume, list, cancel, delete, eval, sample, interpolate, datasets,
-models, class, worker.
+"""python -m genlab …: train, resume, list, cancel, delete, eval, sample, interpolate, repair,
+datasets, models, class, worker.
 
 Bad arguments get one line on stderr that names what is allowed, exit code 2, and
 nothing is written.
@@ -28,6 +28,7 @@ from genlab.data import DATASETS, DatasetError, DatasetUnavailable, availability
 from genlab.metrics.evaluate import evaluate_model
 from genlab.models import VARIANTS
 from genlab.models.latent import interpolate
+from genlab.models.repair import HALVES, KINDS, Damage, repair_all
 from genlab.presets import make_config, with_settings
 from genlab.store.evaluations import record_evaluation
 from genlab.store.jsonfile import read_json_object
@@ -37,8 +38,8 @@ from genlab.store.snapshots import load_model
 from genlab.training.device import CHOICES as DEVICES
 from genlab.training.device import pick_device
 from genlab.training.trainer import Trainer, check_config, dataset_for
-from genlab.views.metric_info import METRICS, number, shown
-from genlab.views.pictures import picture, save_png
+from genlab.views.metric_info import METHOD_NAMES, METRICS, number, repair_rows, shown, training_data_lines
+from genlab.views.pictures import labelled_rows, picture, save_png
 
 EXIT_CODES = {"completed": 0, "cancelled": 130}
 
@@ -59,6 +60,7 @@ def build_parser() -> Parser:
     add_train_parser(sub)
     add_run_parsers(sub)
     add_picture_parsers(sub)
+    add_repair_parser(sub)
     add_class_parser(sub)
     return p
 
@@ -142,6 +144,8 @@ def add_run_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--n", type=int, default=2000, help="samples to generate")
     e.add_argument("--iwae-k", type=int, default=50, help="VAE: importance samples per test point")
     e.add_argument("--device", choices=DEVICES, metavar="DEVICE")
+    e.add_argument("--quick", action="store_true",
+                   help="leave out repairing images and training a classifier on samples (tens of seconds)")
     e.add_argument("--runs-dir", type=Path, default=None)
 
     sub.add_parser("datasets", help="list datasets and whether they are here")
@@ -172,6 +176,25 @@ def add_picture_parsers(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--step", type=int, help="snapshot step (default: the latest)")
     i.add_argument("--out", type=Path, required=True)
     i.add_argument("--runs-dir", type=Path, default=None)
+
+
+def add_repair_parser(sub: argparse._SubParsersAction) -> None:
+    """repair: damage real test images and repair them with a run's model, as a PNG and errors."""
+    r = sub.add_parser("repair", help="damage test images, repair them with the model, write a PNG and the errors")
+    r.add_argument("run")
+    r.add_argument("--damage", choices=KINDS, default="box", help="what is missing or wrong (default: box)")
+    r.add_argument("--size", type=float, default=0.5, help="box: its side as a share of the image's (0-1)")
+    r.add_argument("--x", type=float, default=0.5, help="box: its centre across, as a share of the width")
+    r.add_argument("--y", type=float, default=0.5, help="box: its centre down, as a share of the height")
+    r.add_argument("--half", choices=HALVES, default="left", help="half: which half is missing")
+    r.add_argument("--rate", type=float, default=0.5, help="pixels: the share of pixels missing (0-1)")
+    r.add_argument("--sigma", type=float, default=0.3, help="noise: its standard deviation (images in 0-1)")
+    r.add_argument("--seed", type=int, default=0, help="pixels and noise: which pixels, which noise")
+    r.add_argument("--n", type=int, default=8, help="test images to repair (1-64)")
+    r.add_argument("--first", type=int, default=0, help="the first test image's index")
+    r.add_argument("--step", type=int, help="snapshot step (default: the latest)")
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--runs-dir", type=Path, default=None)
 
 
 def runs_dir(args: argparse.Namespace) -> Path:
@@ -304,12 +327,16 @@ def check_out(out: Path) -> None:
 
 def _write_picture(args: argparse.Namespace, samples: torch.Tensor, nrow: int, role: str = "generated",
                    real: torch.Tensor | None = None) -> int:
+    return _write_array(args.out, picture(samples, nrow=nrow, role=role, real=real))
+
+
+def _write_array(out: Path, array: Any) -> int:
     try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        save_png(picture(samples, nrow=nrow, role=role, real=real), args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        save_png(array, out)
     except OSError as exc:
-        raise ConfigError(f"--out {args.out} cannot be written: {exc.strerror}") from exc
-    print(args.out)
+        raise ConfigError(f"--out {out} cannot be written: {exc.strerror}") from exc
+    print(out)
     return 0
 
 
@@ -349,7 +376,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     device = pick_device(args.device or "auto")
     model, step = load_model(run, args.step, device)
     print(f"evaluating {run.id} at step {step} ({args.n} samples)…", file=sys.stderr)
-    result = evaluate_model(model, dataset_for(run.config()), args.n, args.iwae_k, device)
+    result = evaluate_model(model, dataset_for(run.config()), args.n, args.iwae_k, device, uses=not args.quick)
     record_evaluation(run, step, result)
     print(f"feature space: {result['feature_space']}")
     for key, metric in METRICS.items():
@@ -357,8 +384,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
             print(f"{key:20} {shown(result, key):>14}  {metric.meaning}")  # as every view prints it
     if "likelihood" in result:
         print(result["likelihood"])
+    print_table(repair_rows(result))
+    for line in training_data_lines(result):
+        print(line)
     print(f"written to {run.eval_path}", file=sys.stderr)
     return 0
+
+
+def print_table(rows: list[dict[str, str]]) -> None:
+    """Rows of equal keys as aligned columns under their names (nothing for no rows)."""
+    if not rows:
+        return
+    table = [list(rows[0]), *(list(r.values()) for r in rows)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for r in table:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    how = Damage(args.damage, args.size, args.x, args.y, args.half, args.rate, args.sigma, args.seed)
+    how.check()
+    check_seed(args.seed, "--seed")
+    if not 1 <= args.n <= 64:
+        raise ConfigError(f"--n must be between 1 and 64, not {args.n}")
+    check_out(args.out)
+    run = open_run(runs_dir(args), args.run)
+    model, step = load_model(run, args.step)
+    if not model.is_image:
+        raise ConfigError(f"{run.id} draws 2-D points; repair needs a model of images")
+    data = dataset_for(run.config())
+    if not 0 <= args.first <= len(data.x_test) - args.n:
+        raise ConfigError(f"--first must be between 0 and {len(data.x_test) - args.n}, not {args.first}")
+    window = slice(args.first, args.first + args.n)
+    labels = data.y_test[window] if model.n_classes else None
+    print(f"repairing {args.n} test images with {run.id} at step {step}…", file=sys.stderr)
+    done = repair_all(model, data.x_test[window], how, labels)
+    print_table(repair_rows({"repair": {"asked": {"damage": how.describe(), "damaged": done.damaged_errors,
+                                                   **done.errors}}}, ("asked",)))
+    rows = [("true", done.truth), ("damaged", done.damaged.images),
+            *((f"repaired: {METHOD_NAMES[m]}", images) for m, images in done.repaired.items())]
+    return _write_array(args.out, labelled_rows(rows))
 
 
 def cmd_datasets(_: argparse.Namespace) -> int:
@@ -418,8 +483,8 @@ def cmd_class(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "resume": cmd_resume, "list": cmd_list, "sample": cmd_sample,
-            "interpolate": cmd_interpolate, "eval": cmd_eval, "datasets": cmd_datasets, "models": cmd_models,
-            "worker": cmd_worker, "class": cmd_class, "cancel": cmd_cancel, "delete": cmd_delete}
+            "interpolate": cmd_interpolate, "repair": cmd_repair, "eval": cmd_eval, "datasets": cmd_datasets,
+            "models": cmd_models, "worker": cmd_worker, "class": cmd_class, "cancel": cmd_cancel, "delete": cmd_delete}
 
 
 def main(argv: list[str] | None = None) -> int:

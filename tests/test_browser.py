@@ -164,6 +164,10 @@ MAIN_FIGURE = {"lessons?lesson=gan-vs-vae": ("[data-testid='stImage']", "What th
                "lessons?lesson=memorisation": ("[data-testid='stImage']", "Memorisation: the samples"),
                # four runs side by side, their pictures in a row: each a fifth of the width
                "lessons?lesson=regularisation": ("[data-testid='stImage']", "What these runs show", 0.2),
+               # the repairs' rows of pictures, then the benchmark and its findings
+               "lessons?lesson=repair": ("[data-testid='stImage']", "Filling a missing box"),
+               # each run's samples, a row per class, in its half of the page
+               "lessons?lesson=training-data": ("[data-testid='stImage']", "Classification Accuracy Score"),
                "compare": ("[data-testid='stImage']", "Evaluation"),
                # the gallery, four to a row, once the filters are folded away
                "class_view": ("[data-testid='stImage']", "The class experiment", 0.2),
@@ -256,6 +260,24 @@ def test_view_state_follows_clicks_into_the_url(demo_server):
         page.reload()
         expect(page.get_by_role("heading", name=LESSONS["gan-vs-vae"].title)).to_be_visible()
 
+
+def test_the_repair_controls_redraw_the_repairs_and_go_into_the_url(demo_server):
+    """#26: the damage chosen on the Repair page is repaired, and kept in the link."""
+    from playwright.sync_api import expect
+
+    with chromium_page(height=1600) as page:
+        page.goto(f"{demo_server}/repair")
+        expect(page.get_by_text(re.compile(r"^A missing box of 50% of the side"))).to_be_visible(timeout=120_000)
+        page.get_by_role("button", name="random pixels").click()
+        expect(page).to_have_url(re.compile(r"damage=pixels"))
+        expect(page.get_by_text("50% of the pixels missing, test images 0 to 7.")).to_be_visible(timeout=60_000)
+        slider = page.get_by_role("slider", name="Share of pixels missing")
+        slider.focus()
+        slider.press("ArrowLeft")
+        expect(page).to_have_url(re.compile(r"rate=0\.45"))
+        expect(page.get_by_text("45% of the pixels missing, test images 0 to 7.")).to_be_visible(timeout=60_000)
+        page.reload()
+        expect(page.get_by_text("45% of the pixels missing, test images 0 to 7.")).to_be_visible(timeout=60_000)
 
 
 def test_a_class_login_survives_a_reload_and_logging_out_ends_it(tmp_path, monkeypatch):

@@ -31,7 +31,8 @@ def test_the_train_defaults_are_the_image_demos_settings():
     defaults trains what the demos (and the README's figures) trained (#12)."""
     plain = [demo for demo in DEMOS if demo.dataset == "fashion-mnist"
              and not set(demo.overrides) - {"latent_dim", "steps", "n_snapshots", "beta"}]
-    assert {d.run_id for d in plain} == {"demo-dcgan-fashion", "demo-vae-fashion", "demo-beta4-vae-fashion"}
+    assert {d.run_id for d in plain} == {"demo-dcgan-fashion", "demo-vae-fashion", "demo-beta4-vae-fashion",
+                                         "demo-cdcgan-fashion"}
     for demo in plain:
         shipped = demo_runs(SHIPPED)[demo.run_id].config()
         default = make_config(demo.variant, demo.dataset, beta=demo.overrides.get("beta"))
@@ -109,7 +110,7 @@ def test_learn_page_shows_evidence_from_the_demos(demos_dir, monkeypatch):
 def test_each_lesson_runs_on_the_demos(demos_dir, monkeypatch, slug):
     at = open_demo_page(demos_dir, monkeypatch, "lessons", lesson=slug)
     assert at.title[0].value == LESSONS[slug].title
-    assert images(at) >= 2
+    assert images(at) >= (1 if slug == "repair" else 2)  # the repairs are one picture of rows
     assert not at.warning
 
 
@@ -180,7 +181,7 @@ def test_the_new_image_demos_show_what_their_lessons_say(demos_dir):
     assert 0.9 < full["ratio"] < 1.1 and abs(full["closer_to_train"] - 0.5) < 0.05
     assert small["ratio"] < LEANING_BELOW and small["closer_to_train"] > 0.6
     on_images = [run.evaluations()[-1] for run in runs.values() if run.config().data.name == "fashion-mnist"]
-    assert len(on_images) == 6
+    assert len(on_images) == 8
     for e in on_images:  # IS lies between 1 and the number of classes
         assert 1 <= e["inception_score"] <= 10 and 1 <= e["inception_score_real"] <= 10
 

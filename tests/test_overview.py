@@ -140,3 +140,14 @@ def test_the_class_experiment_puts_each_evaluated_run_at_its_setting_and_metric(
         (4.0, fids["demo-beta4-vae-fashion"], "demo-beta4-vae-fashion")]
     assert {p["user"] for p in points} == {"demo"}
     assert experiment_points(rows, "dcgan", "fashion-mnist", "latent size", "elbo") == []  # a GAN has no ELBO
+
+
+def test_a_conditional_run_of_an_unconditional_variant_is_its_own_model_in_the_class_view(demos_dir):
+    """#26: the conditional conv VAE sat among the plain conv VAEs of the class experiment."""
+    from genlab.views.overview import class_row
+
+    rows = {s.run.id: class_row(s) for s in list_runs(demos_dir)}
+    assert rows["demo-cvae-fashion"]["model"] == "conv-vae, conditional"
+    assert rows["demo-vae-fashion"]["model"] == "conv-vae" and rows["demo-cdcgan-fashion"]["model"] == "cdcgan"
+    cas = next(s for s in list_runs(demos_dir) if s.run.id == "demo-cdcgan-fashion").run.evaluations()[-1]["cas"]
+    assert rows["demo-cdcgan-fashion"]["cas"] == cas and rows["demo-gan-ring"]["cas"] is None

@@ -150,7 +150,7 @@ def test_the_class_view_sorts_by_a_metric_and_spotlights_a_run(demo_app):
     at.multiselect(key="datasets").set_value(["fashion-mnist"]).run()
     cards = [c.value for c in at.caption if c.value.startswith("**")]
     fids = [float(c.split("FID ")[1].split(",")[0]) for c in cards]
-    assert len(cards) == 6 and fids == sorted(fids)  # best (lowest) FID first
+    assert len(cards) == 8 and fids == sorted(fids)  # best (lowest) FID first
     at.selectbox(key="spotlight").set_value("demo-dcgan-fashion").run()
     assert at.subheader[0].value == "demo: dcgan on fashion-mnist"
     assert len(at.get("plotly_chart")) == 1  # the class experiment

@@ -32,6 +32,17 @@ def strip(run: Run, seed_a: int, seed_b: int, steps: int = 8, spherical: bool = 
              + (" (slerp)" if spherical else ""), nrow=steps, width=480, role="walk")
 
 
+def class_rows(run: Run, per_class: int = 6, seed: int = 0) -> None:
+    """A conditional run's samples, a row per class asked for, named in the caption."""
+    model, step = model_at(run)
+    labels = torch.arange(model.n_classes).repeat_interleave(per_class)
+    with torch.no_grad():
+        images = model.sample(len(labels), seed, labels=labels.to(model.device))
+    classes = run_dataset(run).classes or [str(c) for c in range(model.n_classes)]
+    show(images, caption=f"{run.id}, step {step}: a row per class asked for ({', '.join(classes)})",
+         nrow=per_class, width=300)
+
+
 def walk_end(run: Run, seed: int) -> int:
     """The seed a walk from `seed` should go to, so that the walk shows a visible change."""
     model, _ = model_at(run)

@@ -10,7 +10,7 @@ from genlab.metrics.evaluate import nearest_training_images
 from genlab.metrics.memorisation import verdict
 from genlab.store.runs import Run
 from genlab.views.figures import histogram_figure, metric_history_figure
-from genlab.views.metric_info import covered_line, metric_rows
+from genlab.views.metric_info import covered_line, metric_rows, repair_rows, training_data_lines
 
 
 def show_evaluation(run: Run, key: str) -> None:
@@ -27,6 +27,11 @@ def show_evaluation(run: Run, key: str) -> None:
         st.info(NO_LIKELIHOOD)
     if "memorisation" in latest:
         show_memorisation(run, latest, key)
+    if "repair" in latest:
+        st.markdown("**Repairing test images** (hidden pixels: those the damage took)")
+        st.dataframe(repair_rows(latest), hide_index=True, key=f"repair-{key}")
+    for line in training_data_lines(latest):
+        st.caption(line)
     if "histogram" in latest:
         st.plotly_chart(histogram_figure(latest["histogram"], latest.get("classes"),
                                          "Generated samples per class (evaluator's guess)", covered_line(latest)),

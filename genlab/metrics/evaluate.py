@@ -16,10 +16,15 @@ from genlab.metrics.likelihood import elbo_terms, iwae_bound
 from genlab.metrics.manifold import prdc
 from genlab.metrics.memorisation import memorisation, nearest
 from genlab.metrics.modes import PROTOCOL_SAMPLES, class_histogram, mode_coverage
+from genlab.metrics.training_data import training_data_scores
 from genlab.models import GenerativeModel
+from genlab.models.repair import ENCODER_ROUNDS, SEARCH_STEPS, Damage, repair_all
 
 SAMPLE_SEED = 12345  # evaluation samples come from their own seed, not the fixed grid's
 PRDC_MAX = 2000  # k-NN metrics are quadratic in the sample count
+REPAIR_IMAGES = 256
+# The damage every evaluation repairs: a box of half the side at the centre, and noise.
+REPAIR_BENCHMARK = {"box": Damage("box", size=0.5), "noise": Damage("noise", sigma=0.3)}
 
 
 @torch.no_grad()
@@ -32,8 +37,9 @@ def generate_many(model: GenerativeModel, n: int, seed: int, batch: int = 1000,
 
 
 def evaluate_model(model: GenerativeModel, data: Dataset, n: int = 2000, iwae_k: int = 50,
-                   device: torch.device | str = "cpu") -> dict[str, Any]:
-    """Every metric that applies to this model and dataset, as plain numbers."""
+                   device: torch.device | str = "cpu", uses: bool = False) -> dict[str, Any]:
+    """Every metric that applies to this model and dataset, as plain numbers; with `uses`,
+    also how it does at what such models are used for (`use_scores`, tens of seconds)."""
     model = model.to(device).eval()
     out: dict[str, Any] = {"n_samples": n}
     fake = generate_many(model, n, SAMPLE_SEED).to(device)
@@ -87,6 +93,31 @@ def evaluate_model(model: GenerativeModel, data: Dataset, n: int = 2000, iwae_k:
         out["iwae_k"] = iwae_k
     else:
         out["likelihood"] = NO_LIKELIHOOD
+    return {**out, **use_scores(model, data)} if uses else out
+
+
+def use_scores(model: GenerativeModel, data: Dataset) -> dict[str, Any]:
+    """On images: repairing them (`repair`); for a class-conditional model on labelled data,
+    its samples as training data (`cas`, `cas_real`, `cas_images`, `augmentation`)."""
+    out: dict[str, Any] = {}
+    if data.kind != "images":
+        return out
+    out["repair"] = repair_scores(model, data)
+    if model.n_classes and data.y_train is not None and data.n_classes == model.n_classes:
+        out.update(training_data_scores(model, data))
+    return out
+
+
+def repair_scores(model: GenerativeModel, data: Dataset, n: int = REPAIR_IMAGES) -> dict[str, Any]:
+    """Hidden-pixel and whole-image errors of every way the model repairs, on the first n
+    test images, for the fixed box and the fixed noise (`REPAIR_BENCHMARK`), beside the
+    damaged images' own errors: the same damage for every run, so runs compare."""
+    truth = data.x_test[:n].to(model.device)
+    labels = data.y_test[:n].to(model.device) if model.n_classes and data.y_test is not None else None
+    out: dict[str, Any] = {"images": len(truth), "search_steps": SEARCH_STEPS, "encoder_rounds": ENCODER_ROUNDS}
+    for name, how in REPAIR_BENCHMARK.items():
+        done = repair_all(model, truth, how, labels)
+        out[name] = {"damage": how.describe(), "damaged": done.damaged_errors, **done.errors}
     return out
 
 

@@ -88,26 +88,43 @@ def project_2d(codes: torch.Tensor) -> tuple[torch.Tensor, tuple[str, str]]:
     return centred @ v[:, :2], ("PC 1", "PC 2")
 
 
-def invert(model, target: torch.Tensor, steps: int = 300, lr: float = 0.05, seed: int = 0,
-           labels: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
-    """GAN inversion: find z with G(z) close to a real sample x by gradient descent on
-    ||G(z) - x||^2 + 1e-3 ||z||^2 (the small prior term keeps z where G was trained).
-    Returns the code [1, D] and the final mean squared error."""
+def search_codes(model, target: torch.Tensor, observed: torch.Tensor | None = None, steps: int = 300,
+                 lr: float = 0.05, seed: int = 0, labels: torch.Tensor | None = None,
+                 start: torch.Tensor | None = None) -> torch.Tensor:
+    """GAN inversion: the codes [N, D] whose images best match the targets [N, ...] on the
+    pixels `observed` marks (1 = seen; default every pixel), by Adam on z (its learning rate
+    decayed linearly to 0) from `start` or from the prior's codes of `seed`:
+
+        z* = argmin_z  sum_observed (G(z) - x)^2 / |observed|  +  1e-3 ||z||^2 / d
+
+    (the small prior term keeps z where G was trained). Each image's loss is its own mean,
+    summed, so no image's code depends on the others; the model's weights stay untouched."""
     was_training = model.training
     model.eval()
-    z = torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(seed)).to(target.device)
+    seen = torch.ones_like(target) if observed is None else observed
+    z = (model.codes(len(target), seed) if start is None else start.clone()).to(target.device)
     z.requires_grad_(True)
     optimizer = torch.optim.Adam([z], lr=lr)
-    x = target.reshape(1, *target.shape[-len(model.data_shape):])
-    for _ in range(steps):
-        err = ((model.generate(z, labels) - x) ** 2).mean()
-        # Gradients for z only; the model's weights stay untouched.
-        (z.grad,) = torch.autograd.grad(err + 1e-3 * (z ** 2).mean(), z)
-        optimizer.step()
+    per_image = seen.expand_as(target).flatten(1).sum(1).clamp(min=1)
+    with torch.enable_grad():  # a caller may be inside torch.no_grad
+        for step in range(steps):
+            # lr (1 - t / T): Adam's steps shrink to nothing, so z settles instead of jittering by ~lr.
+            optimizer.param_groups[0]["lr"] = lr * (1 - step / steps)
+            err = (((model.generate(z, labels) - target) ** 2 * seen).flatten(1).sum(1) / per_image).sum()
+            (z.grad,) = torch.autograd.grad(err + 1e-3 * (z ** 2).mean(1).sum(), z)
+            optimizer.step()
     model.train(was_training)
+    return z.detach()
+
+
+def invert(model, target: torch.Tensor, steps: int = 300, lr: float = 0.05, seed: int = 0,
+           labels: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
+    """One real sample's code [1, D] (`search_codes` on every pixel) and the final mean
+    squared error of its image."""
+    x = target.reshape(1, *target.shape[-len(model.data_shape):])
+    z = search_codes(model, x, steps=steps, lr=lr, seed=seed, labels=labels)
     with torch.no_grad():
-        final = ((model.generate(z, labels) - x) ** 2).mean().item()
-    return z.detach(), final
+        return z, ((model.generate(z, labels) - x) ** 2).mean().item()
 
 
 @torch.no_grad()

@@ -110,12 +110,14 @@ def redraw_snapshots(run: Run) -> None:
 
 
 def evaluate_snapshots(run: Run, samples: int) -> None:
-    """eval.json for every snapshot, from the stored (float16) weights."""
+    """eval.json for every snapshot, from the stored (float16) weights; what the model is
+    used for (repairs, its samples as training data) is measured at the last one."""
     data = dataset_for(run.config())
     times = {int(r["step"]): r.get("time", 0.0) for r in run.metrics()}
-    for step in run.snapshot_steps():
+    steps = run.snapshot_steps()
+    for step in steps:
         model, _ = load_model(run, step)
-        result = evaluate_model(model, data, samples)
+        result = evaluate_model(model, data, samples, uses=step == steps[-1])
         record_evaluation(run, step, {**result, "train_seconds": times.get(step, 0.0)})
 
 

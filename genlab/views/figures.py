@@ -3,6 +3,9 @@ Streamlit in sight."""
 
 from __future__ import annotations
 
+from statistics import pstdev
+from typing import Any
+
 import numpy as np
 import plotly.graph_objects as go
 import torch
@@ -149,3 +152,50 @@ def runs_curve_figure(logs: dict[str, list[dict]], key: str, smoothing: float = 
     """One logged value of several runs against the step, a line per run (EMA-smoothed)."""
     traces = [_logged_line(records, key, "step", smoothing, name) for name, records in logs.items()]
     return _lines_figure(traces, title or LABELS.get(key, key), "step", log)
+
+
+DAMAGED_GREY = "#9e9e9e"
+RUN_COLOURS = ("#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")  # runs side by side, apart from real blue and generated red
+METHOD_SHADES = {"search": 1.0, "encoder": 0.55}  # a method's bar: its run's colour, lighter for the encoder
+
+
+def repair_figure(benchmarks: dict[str, dict[str, Any]]) -> go.Figure:
+    """Hidden-pixel PSNR (dB; higher is better) of each run's repairs, by damage, beside the
+    damaged input's: one bar per run and method, `benchmarks` being each run's eval.json
+    `repair` entry by its name."""
+    fig = go.Figure()
+    damages = ["box", "noise"]
+    first = next(iter(benchmarks.values()))
+    fig.add_trace(go.Bar(x=[first[d]["damage"] for d in damages], name="damaged input", marker_color=DAMAGED_GREY,
+                         y=[first[d]["damaged"]["hidden_psnr"] for d in damages]))
+    for i, (name, bench) in enumerate(benchmarks.items()):
+        for method, shade in METHOD_SHADES.items():
+            if method in bench["box"]:
+                fig.add_trace(go.Bar(x=[bench[d]["damage"] for d in damages], name=f"{name} by {method}",
+                                     y=[bench[d][method]["hidden_psnr"] for d in damages],
+                                     marker=dict(color=RUN_COLOURS[i % len(RUN_COLOURS)], opacity=shade)))
+    fig.update_layout(barmode="group", height=340, title=f"Repairs of {first['images']} test images: error on the "
+                      "hidden pixels", yaxis_title="hidden-pixel PSNR, dB (higher is better)",
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def training_data_figure(evaluations: dict[str, dict[str, Any]]) -> go.Figure:
+    """Test accuracy of the same classifier trained on real and on generated images, a group
+    of bars per run: as many real images, as many generated (CAS), a small real set, and the
+    small set with generated images added (with its spread over seeds)."""
+    fig = go.Figure()
+    for i, (name, e) in enumerate(evaluations.items()):
+        aug = e["augmentation"]
+        arms = [(f"{e['cas_images']:,} real", e["cas_real"], None), (f"{e['cas_images']:,} generated", e["cas"], None),
+                (f"{aug['real_images']:,} real", aug["real_only_mean"], pstdev(aug["real_only"])),
+                (f"{aug['real_images']:,} real + {aug['generated_images']:,} generated", aug["with_generated_mean"],
+                 pstdev(aug["with_generated"]))]
+        fig.add_trace(go.Bar(x=[a[0] for a in arms], y=[a[1] for a in arms], name=name,
+                             marker_color=RUN_COLOURS[i % len(RUN_COLOURS)],
+                             error_y=dict(type="data", array=[a[2] or 0 for a in arms], visible=True)))
+    fig.update_layout(barmode="group", height=340, title="What each training set teaches a classifier",
+                      yaxis=dict(title="accuracy on the real test set", range=[0, 1], tickformat=".0%"),
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    return fig
+

@@ -71,6 +71,13 @@ METRICS: dict[str, Metric] = {m.key: m for m in [
            "says about x."),
     Metric("recon_mse", "Reconstruction MSE", "Mean squared error of reconstructions from the posterior mean.",
            "lower"),
+    Metric("repair_psnr", "Box repair PSNR",
+           "Hidden-pixel PSNR of the model's best repair of a missing box of half the side, on 256 test images "
+           "(a search for z, or a VAE's encoder); higher is better.", "higher"),
+    Metric("cas", "Classification Accuracy Score",
+           "Test accuracy of a classifier trained only on the model's samples, labelled by the class asked for; "
+           "read it against the same classifier trained on as many real images.", "higher"),
+    Metric("cas_real", "CAS of real data", "The same classifier trained on as many real training images."),
     Metric("evaluator_accuracy", "Evaluator accuracy",
            "Test accuracy of the classifier whose features the distances use."),
 ]}
@@ -101,7 +108,17 @@ def number(entry: dict[str, Any], key: str) -> Any:
         return None
     if key == "memorisation_ratio":
         return (entry.get("memorisation") or {}).get("ratio")
+    if key == "repair_psnr":
+        return best_repair_psnr(entry)
     return entry.get(key)
+
+
+def best_repair_psnr(entry: dict[str, Any]) -> float | None:
+    """The highest hidden-pixel PSNR among the methods that repaired the benchmark's box."""
+    box = (entry.get("repair") or {}).get("box") or {}
+    values = [box[m]["hidden_psnr"] for m in ("search", "encoder") if isinstance((box.get(m) or {}).get("hidden_psnr"),
+                                                                                 (int, float))]
+    return max(values) if values else None
 
 
 def shown(entry: dict[str, Any], key: str) -> str:
@@ -115,6 +132,10 @@ def shown(entry: dict[str, Any], key: str) -> str:
         return f"{value:.3g} ± {entry['inception_score_std']:.2g}"
     if key == "kid":
         return f"{value:.4g}{kid_spread(entry)}"
+    if key in ("cas", "cas_real"):
+        return f"{value:.1%}"
+    if key == "repair_psnr":
+        return f"{value:.1f} dB"
     return f"{value:.4g}"
 
 
@@ -171,3 +192,44 @@ def fid_line(run: Run) -> str:
     if not e or "fid" not in e:
         return f"{run.id}: not evaluated"
     return f"{run.id}: FID {e['fid']:.1f} (real-vs-real floor {e['fid_floor']:.1f})"
+
+
+METHOD_NAMES = {"search": "search for z", "encoder": "encoder imputation"}
+
+
+def repair_rows(entry: dict[str, Any], damages: tuple[str, ...] = ("box", "noise")) -> list[dict[str, str]]:
+    """One row per damage and method of an evaluation's repair benchmark (and the damaged
+    input's own row): hidden-pixel MSE and PSNR, and the whole repaired image's PSNR."""
+    rows = []
+    bench = entry.get("repair") or {}
+    for name in damages:
+        scores = bench.get(name) or {}
+        for method in ("damaged", "search", "encoder"):
+            e = scores.get(method)
+            if e:
+                rows.append({"damage": scores.get("damage", name),
+                             "images": "damaged input" if method == "damaged" else METHOD_NAMES[method],
+                             "hidden-pixel MSE": f"{e['hidden_mse']:.4f}", "hidden-pixel PSNR": _db(e["hidden_psnr"]),
+                             "whole-image PSNR": _db(e["whole_psnr"])})
+    return rows
+
+
+def _db(value: float | None) -> str:
+    return "exact" if value is None else f"{value:.1f} dB"
+
+
+def training_data_lines(entry: dict[str, Any]) -> list[str]:
+    """CAS beside the real-data accuracy, and what adding generated images to a small real
+    set did, in sentences; none for an evaluation without them."""
+    if "cas" not in entry:
+        return []
+    lines = [f"Classification Accuracy Score {entry['cas']:.1%}: a classifier trained only on "
+             f"{entry['cas_images']:,} generated images labelled by the class asked for; the same classifier on "
+             f"{entry['cas_images']:,} real training images scores {entry['cas_real']:.1%} on the same real test set."]
+    aug = entry.get("augmentation")
+    if aug:
+        lines.append(f"Augmentation: {aug['real_images']:,} real images alone train it to "
+                     f"{aug['real_only_mean']:.1%}; with {aug['generated_images']:,} generated images added, "
+                     f"{aug['with_generated_mean']:.1%} (change {aug['gain']:+.1%} ± {aug['gain_std']:.1%} over "
+                     f"{len(aug['seeds'])} seeds).")
+    return lines

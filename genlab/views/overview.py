@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import RunConfig
+from genlab.models import VARIANTS
 from genlab.store.runs import RunError, RunSummary
 from genlab.views.metric_info import number
 
@@ -63,9 +64,9 @@ def viewable_runs(summaries: list[RunSummary], family: str | None = None) -> lis
 
 def comparison_pair(summaries: list[RunSummary]) -> tuple[RunSummary, RunSummary] | None:
     """The fairest GAN and VAE trained on the same dataset: with the same latent size if
-    there is one (then both decode exactly the same z), a plain VAE (beta 1) over a beta-VAE,
-    a plain GAN (normal prior, all the data) over a variation, then the newest; None when
-    there is no such pair."""
+    there is one (then both decode exactly the same z), a plain VAE (beta 1, unconditional) over
+    a variation, a plain GAN (normal prior, all the data, unconditional) over a variation, then
+    the newest; None when there is no such pair."""
     gans = [s for s in summaries if s.config.model.family == "gan"]
     vaes = [s for s in summaries if s.config.model.family == "vae"]
     pairs = [(g, v) for g in gans for v in vaes if g.config.data.name == v.config.data.name]
@@ -73,12 +74,14 @@ def comparison_pair(summaries: list[RunSummary]) -> tuple[RunSummary, RunSummary
         return None
     # max() keeps the first of equals, and `summaries` is newest first.
     return max(pairs, key=lambda p: (p[0].config.model.latent_dim == p[1].config.model.latent_dim,
-                                     p[1].config.model.beta == 1.0, plain_gan(p[0].config)))
+                                     p[1].config.model.beta == 1.0 and not p[1].config.model.conditional,
+                                     plain_gan(p[0].config)))
 
 
 def plain_gan(config: RunConfig) -> bool:
-    """A GAN on the normal prior, untruncated, trained on all of its data."""
-    return config.model.prior == "normal" and config.model.truncation is None and not config.data.train_subset
+    """A GAN on the normal prior, untruncated, unconditional, trained on all of its data."""
+    return (config.model.prior == "normal" and config.model.truncation is None and not config.data.train_subset
+            and not config.model.conditional)
 
 
 def folder_note(info: dict[str, Any]) -> str:
@@ -110,7 +113,7 @@ SETTINGS: dict[str, Callable[[RunConfig], Any]] = {
     "training subset": lambda c: c.data.train_subset or "all",
 }
 CLASS_METRICS = ("modes_captured", "high_quality", "fid", "recall", "precision", "inception_score",
-                 "memorisation_ratio", "elbo")
+                 "memorisation_ratio", "elbo", "repair_psnr", "cas")
 
 
 def class_row(s: RunSummary) -> dict[str, Any]:
@@ -123,9 +126,17 @@ def class_row(s: RunSummary) -> dict[str, Any]:
         evaluations = []
     latest = evaluations[-1] if evaluations else {}
     user = s.status.get("user") or ("demo" if s.run.is_demo else "-")
-    return {"run": s.run.id, "user": user, "model": s.config.model.variant,
+    return {"run": s.run.id, "user": user, "model": model_name(s.config),
             "dataset": s.config.data.name, "state": s.state, "step": progress(s.status).step,
             "picture": s.run.latest_picture(), "config": s.config, **{m: number(latest, m) for m in CLASS_METRICS}}
+
+
+def model_name(config: RunConfig) -> str:
+    """The variant, marked "conditional" when the run asked for class conditioning that its
+    variant does not have (a conditional conv-vae is another model than the conv-vae)."""
+    variant = VARIANTS.get(config.model.variant)
+    made_conditional = config.model.conditional and not (variant and variant.options.get("conditional"))
+    return f"{config.model.variant}, conditional" if made_conditional else config.model.variant
 
 
 def experiment_defaults(rows: list[dict[str, Any]], variant: str, dataset: str) -> tuple[str, str]:

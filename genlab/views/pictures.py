@@ -130,6 +130,18 @@ def labelled(image: Image.Image, label: str, band: int = 16) -> Image.Image:
     return out
 
 
+def labelled_rows(rows: list[tuple[str, torch.Tensor]], scale: int = 4) -> np.ndarray:
+    """Rows of images [N, C, H, W], each one line of a grid below a band naming it, stacked."""
+    parts = [labelled(Image.fromarray(image_grid(images, nrow=len(images), scale=scale)), label)
+             for label, images in rows]
+    out = Image.new("RGB", (max(p.width for p in parts), sum(p.height for p in parts)), (255, 255, 255))
+    top = 0
+    for part in parts:
+        out.paste(part, (0, top))
+        top += part.height
+    return np.asarray(out)
+
+
 def readable_png(path: Path) -> bytes | None:
     """A picture file's bytes when PIL can decode the whole image, else None (a truncated or
     damaged file, which a browser would show as a broken image or a page would fail on)."""
