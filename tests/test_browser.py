@@ -268,7 +268,7 @@ def test_the_repair_controls_redraw_the_repairs_and_go_into_the_url(demo_server)
     with chromium_page(height=1600) as page:
         page.goto(f"{demo_server}/repair")
         expect(page.get_by_text(re.compile(r"^A missing box of 50% of the side"))).to_be_visible(timeout=120_000)
-        page.get_by_role("button", name="random pixels").click()
+        page.get_by_role("radio", name="pixels").click()
         expect(page).to_have_url(re.compile(r"damage=pixels"))
         expect(page.get_by_text("50% of the pixels missing, test images 0 to 7.")).to_be_visible(timeout=60_000)
         slider = page.get_by_role("slider", name="Share of pixels missing")

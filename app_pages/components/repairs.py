@@ -15,14 +15,13 @@ from genlab.views.figures import repair_figure
 from genlab.views.metric_info import METHOD_NAMES
 from genlab.views.pictures import labelled_rows
 
-KIND_NAMES = {"box": "a box", "half": "a half", "pixels": "random pixels", "noise": "noise"}
 SHOWN = 8  # test images repaired live
 
 
 def damage_controls() -> Damage:
     """The damage to repair, each setting bound to the URL (?damage=box&size=0.5…)."""
-    kind = st.segmented_control("Damage", KINDS, default="box", key="damage", bind="query-params",
-                                format_func=KIND_NAMES.get) or "box"
+    # The kinds as they are (a formatted label would go into the URL instead: ?damage=random+pixels).
+    kind = st.segmented_control("Damage", KINDS, default="box", key="damage", bind="query-params") or "box"
     c1, c2, c3 = st.columns(3)
     how = Damage(kind)
     if kind == "box":

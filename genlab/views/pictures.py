@@ -120,20 +120,24 @@ def snapshot_png(model: GenerativeModel, real: torch.Tensor | None = None) -> by
     return png_bytes(picture(model.sample(grid_size(model), GRID_SEED), real=real))
 
 
-def labelled(image: Image.Image, label: str, band: int = 16) -> Image.Image:
-    """The image below a white band that says `label`."""
-    from PIL import ImageDraw
+def labelled(image: Image.Image, label: str, band: int = 16, font_size: int | None = None) -> Image.Image:
+    """The image below a white band that says `label` (in PIL's small bitmap font, or at
+    `font_size` px in its scalable one)."""
+    from PIL import ImageDraw, ImageFont
 
     out = Image.new("RGB", (image.width, image.height + band), (255, 255, 255))
     out.paste(image, (0, band))
-    ImageDraw.Draw(out).text((4, 2), label, fill=(40, 40, 40))
+    font = ImageFont.load_default(size=font_size) if font_size else None
+    ImageDraw.Draw(out).text((4, 2), label, fill=(40, 40, 40), font=font)
     return out
 
 
 def labelled_rows(rows: list[tuple[str, torch.Tensor]], scale: int = 4) -> np.ndarray:
-    """Rows of images [N, C, H, W], each one line of a grid below a band naming it, stacked."""
-    parts = [labelled(Image.fromarray(image_grid(images, nrow=len(images), scale=scale)), label)
-             for label, images in rows]
+    """Rows of images [N, C, H, W], each one line of a grid below a band naming it (its type
+    sized to the images), stacked."""
+    font = max(12, 4 * scale)
+    parts = [labelled(Image.fromarray(image_grid(images, nrow=len(images), scale=scale)), label, band=font + 6,
+                      font_size=font) for label, images in rows]
     out = Image.new("RGB", (max(p.width for p in parts), sum(p.height for p in parts)), (255, 255, 255))
     top = 0
     for part in parts:
