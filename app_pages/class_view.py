@@ -10,7 +10,14 @@ from app_pages.components.login import current_user
 from app_pages.components.shared import controls, guard, listing, picture_file, runs_dir, url_select
 from genlab.classroom import roster
 from genlab.views.metric_info import METRICS, best_first
-from genlab.views.overview import CLASS_METRICS, SETTINGS, class_row, experiment_defaults, experiment_points
+from genlab.views.overview import (
+    CLASS_METRICS,
+    SETTINGS,
+    class_row,
+    experiment_defaults,
+    experiment_pairs,
+    experiment_points,
+)
 
 
 def spotlight(row: dict) -> None:
@@ -61,7 +68,7 @@ def experiment(rows: list[dict], rows_key: tuple[str, int]) -> None:
     """A setting against a metric, one point per run of one model and dataset; a click on
     a point opens its run."""
     st.subheader("The class experiment")
-    pairs = sorted({(r["model"], r["dataset"]) for r in rows})
+    pairs = experiment_pairs(rows)
     c1, c2, c3 = st.columns(3)
     pair = c1.selectbox("Model and dataset", pairs, format_func=lambda p: f"{p[0]} on {p[1]}", key="pair")
     default_setting, default_metric = experiment_defaults(rows, *pair)

@@ -112,10 +112,7 @@ def regularisers(lesson: Lesson, runs: dict[str, Run]) -> None:
         col.plotly_chart(runs_curve_figure(logs, key, title=f"{name}'s loss through training", log=False),
                          key=f"lesson-reg-{key}")
     evaluations = {role: e for role, run in runs.items() if (e := latest_evaluation(run))}
-    found = regulariser_findings(evaluations, logs)
-    if found:
-        st.markdown("#### What these runs show")
-    say(found)
+    say_under_heading(regulariser_findings(evaluations, logs))
 
 
 def repair(lesson: Lesson, runs: dict[str, Run]) -> None:
@@ -125,7 +122,7 @@ def repair(lesson: Lesson, runs: dict[str, Run]) -> None:
         how = repairs.damage_controls()
     repairs.live_repairs(runs, how, first=0)
     repairs.benchmark(runs, key=lesson.slug)
-    say(repair_findings({role: e for role, run in runs.items() if (e := latest_evaluation(run))}))
+    say_under_heading(repair_findings({role: e for role, run in runs.items() if (e := latest_evaluation(run))}))
 
 
 def training_data(lesson: Lesson, runs: dict[str, Run]) -> None:
@@ -141,7 +138,7 @@ def training_data(lesson: Lesson, runs: dict[str, Run]) -> None:
                    "teach a classifier.")
     if evaluations:
         st.plotly_chart(training_data_figure(evaluations), key=f"training-data-{lesson.slug}")
-    say(training_data_findings(evaluations))
+    say_under_heading(training_data_findings(evaluations))
 
 
 SHOW = {"modes": modes, "side-by-side": side_by_side, "regularisers": regularisers, "repair": repair,
@@ -230,13 +227,16 @@ def say(found: list[Finding]) -> None:
         st.markdown((":material/check_circle: " if finding.as_expected else ":material/error: ") + finding.text)
 
 
-def findings(lesson: Lesson, runs: dict[str, Run]) -> None:
-    """The lesson's claims judged on the runs' latest numbers, said as they come out."""
-    evaluations = {role: e for role, run in runs.items() if (e := latest_evaluation(run))}
-    found = lesson.findings(evaluations)
+def say_under_heading(found: list[Finding]) -> None:
+    """Findings under "What these runs show" (nothing at all when there are none)."""
     if found:
         st.markdown("#### What these runs show")
     say(found)
+
+
+def findings(lesson: Lesson, runs: dict[str, Run]) -> None:
+    """The lesson's claims judged on the runs' latest numbers, said as they come out."""
+    say_under_heading(lesson.findings({role: e for role, run in runs.items() if (e := latest_evaluation(run))}))
 
 
 def open_lesson(slug: str | None) -> None:

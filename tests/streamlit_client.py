@@ -57,7 +57,8 @@ class Tab:
         self.ticks_sent = 0
         self.full_runs = 0  # full runs the server started, those it started by itself (st.rerun) included
         self._timers: dict[str, asyncio.Task] = {}
-        self._finished: asyncio.Queue[tuple[int, float]] = asyncio.Queue()
+        # (status, when, full runs started by then) of each script_finished
+        self._finished: asyncio.Queue[tuple[int, float, int]] = asyncio.Queue()
         self._elements: list[Any] = []
         self._ws: Any = None
         self._reader: asyncio.Task | None = None
@@ -104,11 +105,14 @@ class Tab:
         while not self._finished.empty():
             self._finished.get_nowait()
         self._elements = []
-        start = time.perf_counter()
+        start, before = time.perf_counter(), self.full_runs
         await self._send(query=query)
         while True:
-            status, at = await asyncio.wait_for(self._finished.get(), timeout_s - (time.perf_counter() - start))
-            if status == FULL_RUN_DONE:
+            left = timeout_s - (time.perf_counter() - start)
+            status, at, started = await asyncio.wait_for(self._finished.get(), left)
+            # A full run the server had under way when we asked (an st.rerun of its own) may end
+            # after the queue was emptied: only a run that started after the request is ours.
+            if status == FULL_RUN_DONE and started > before:
                 return Run(at - start, list(self._elements))
 
     async def _send(self, query: str = "", fragment_id: str = "") -> None:
@@ -143,6 +147,7 @@ class Tab:
             kind = msg.WhichOneof("type")
             if kind == "new_session" and not msg.metadata.run.fragment_ids:
                 self.full_runs += 1
+                self._elements = []  # a full run's elements are those drawn since it started
                 self._clear_timers()  # as the browser: a full run clears every timer
             elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
                 self._elements.append(msg.delta.new_element)
@@ -153,7 +158,7 @@ class Tab:
             elif kind == "stop_auto_rerun":
                 self._clear_timers(list(msg.stop_auto_rerun.fragment_ids))
             elif kind == "script_finished":
-                self._finished.put_nowait((msg.script_finished, time.perf_counter()))
+                self._finished.put_nowait((msg.script_finished, time.perf_counter(), self.full_runs))
 
     @property
     def polling(self) -> int:

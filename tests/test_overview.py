@@ -151,3 +151,11 @@ def test_a_conditional_run_of_an_unconditional_variant_is_its_own_model_in_the_c
     assert rows["demo-vae-fashion"]["model"] == "conv-vae" and rows["demo-cdcgan-fashion"]["model"] == "cdcgan"
     cas = next(s for s in list_runs(demos_dir) if s.run.id == "demo-cdcgan-fashion").run.evaluations()[-1]["cas"]
     assert rows["demo-cdcgan-fashion"]["cas"] == cas and rows["demo-gan-ring"]["cas"] is None
+
+
+def test_the_class_experiment_starts_on_the_model_with_the_most_runs():
+    from genlab.views.overview import experiment_pairs
+
+    rows = [{"model": m, "dataset": d} for m, d in [("cdcgan", "fm"), ("vae", "fm"), ("vae", "fm"), ("dcgan", "fm"),
+                                                    ("vae", "digits"), ("dcgan", "fm")]]
+    assert experiment_pairs(rows) == [("dcgan", "fm"), ("vae", "fm"), ("cdcgan", "fm"), ("vae", "digits")]

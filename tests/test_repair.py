@@ -161,3 +161,14 @@ def test_the_repair_command_refuses_what_it_cannot_do(tmp_path, capsys, monkeypa
         main(["repair", *args, "--out", str(tmp_path / "r.png")])
     assert exited.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "r.png").exists()
+
+
+def test_the_error_cells_say_when_nothing_was_hidden_and_when_a_picture_is_exact():
+    from genlab.views.metric_info import error_cells
+
+    repaired = {"hidden_mse": None, "hidden_psnr": None, "whole_mse": 0.0, "whole_psnr": None, "fit_mse": 0.0118}
+    assert error_cells(repaired) == {"hidden-pixel MSE": "—", "hidden-pixel PSNR": "—", "whole-image PSNR": "exact",
+                                     "fit to the seen pixels (MSE)": "0.0118"}
+    damaged = {"hidden_mse": 0.25, "hidden_psnr": 6.0206, "whole_mse": 0.125, "whole_psnr": 9.0309}
+    assert error_cells(damaged) == {"hidden-pixel MSE": "0.2500", "hidden-pixel PSNR": "6.0 dB",
+                                    "whole-image PSNR": "9.0 dB", "fit to the seen pixels (MSE)": "—"}

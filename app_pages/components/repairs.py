@@ -12,7 +12,7 @@ from genlab.models.repair import HALVES, KINDS, SEARCH_STEPS, Damage, Repairs, r
 from genlab.store.evaluations import latest_evaluation
 from genlab.store.runs import Run
 from genlab.views.figures import repair_figure
-from genlab.views.metric_info import METHOD_NAMES
+from genlab.views.metric_info import METHOD_NAMES, error_cells
 from genlab.views.pictures import labelled_rows
 
 SHOWN = 8  # test images repaired live
@@ -79,11 +79,7 @@ def show_repairs(done: dict[str, Repairs], how: Damage) -> None:
 
 
 def _errors(e: dict) -> dict[str, str]:
-    def db(value: float | None) -> str:
-        return "—" if value is None else f"{value:.1f} dB"
-    return {"hidden-pixel MSE": "—" if e["hidden_mse"] is None else f"{e['hidden_mse']:.4f}",
-            "hidden-pixel PSNR": db(e["hidden_psnr"]), "whole-image PSNR": db(e["whole_psnr"]),
-            "seconds": f"{e['seconds']:.1f}" if "seconds" in e else ""}
+    return {**error_cells(e), "seconds": f"{e['seconds']:.1f}" if "seconds" in e else ""}
 
 
 def benchmark(runs: dict[str, Run], key: str) -> None:

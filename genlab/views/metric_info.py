@@ -205,17 +205,24 @@ def repair_rows(entry: dict[str, Any], damages: tuple[str, ...] = ("box", "noise
     for name in damages:
         scores = bench.get(name) or {}
         for method in ("damaged", "search", "encoder"):
-            e = scores.get(method)
-            if e:
+            if scores.get(method):
                 rows.append({"damage": scores.get("damage", name),
                              "images": "damaged input" if method == "damaged" else METHOD_NAMES[method],
-                             "hidden-pixel MSE": f"{e['hidden_mse']:.4f}", "hidden-pixel PSNR": _db(e["hidden_psnr"]),
-                             "whole-image PSNR": _db(e["whole_psnr"])})
+                             **error_cells(scores[method])})
     return rows
 
 
-def _db(value: float | None) -> str:
-    return "exact" if value is None else f"{value:.1f} dB"
+def error_cells(e: dict[str, Any]) -> dict[str, str]:
+    """A repair's (or a damaged input's) errors as every view prints them: on the hidden pixels
+    ("—" when none is hidden), on the whole repaired image ("exact" for an infinite PSNR), and
+    the model's own image on the pixels it was shown (its fit; with nothing hidden, its
+    reconstruction error; "—" for the damaged input)."""
+    def db(value: float | None) -> str:
+        return "exact" if value is None else f"{value:.1f} dB"
+    hidden = e.get("hidden_mse") is not None
+    return {"hidden-pixel MSE": f"{e['hidden_mse']:.4f}" if hidden else "—",
+            "hidden-pixel PSNR": db(e["hidden_psnr"]) if hidden else "—", "whole-image PSNR": db(e["whole_psnr"]),
+            "fit to the seen pixels (MSE)": f"{e['fit_mse']:.4f}" if "fit_mse" in e else "—"}
 
 
 def training_data_lines(entry: dict[str, Any]) -> list[str]:

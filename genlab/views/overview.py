@@ -139,6 +139,15 @@ def model_name(config: RunConfig) -> str:
     return f"{config.model.variant}, conditional" if made_conditional else config.model.variant
 
 
+def experiment_pairs(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The (model, dataset) pairs of the class's runs, the one with the most runs first (a
+    class experiment is many runs of one model), then by name."""
+    counts: dict[tuple[str, str], int] = {}
+    for r in rows:
+        counts[(r["model"], r["dataset"])] = counts.get((r["model"], r["dataset"]), 0) + 1
+    return sorted(counts, key=lambda pair: (-counts[pair], pair))
+
+
 def experiment_defaults(rows: list[dict[str, Any]], variant: str, dataset: str) -> tuple[str, str]:
     """The class experiment's first view for one model and dataset: a setting the runs differ
     in (on which every point would otherwise sit at one x, as beta does for GANs) and the
