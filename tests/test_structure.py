@@ -181,7 +181,7 @@ MAY_IMPORT = {
     "genlab.classroom": {"genlab.config", "genlab.settings", "genlab.store"},
     "genlab.jobs": {"genlab.config", "genlab.settings", "genlab.store", "genlab.training", "genlab.classroom"},
     "genlab.teaching": {"genlab.config", "genlab.presets", "genlab.data", "genlab.models", "genlab.metrics",
-                        "genlab.store", "genlab.training", "genlab.views"},
+                        "genlab.store", "genlab.training", "genlab.views", "genlab.classroom"},
 }
 
 
