@@ -40,6 +40,7 @@ PAGES = {
         st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),
         st.Page("app_pages/lessons.py", title="Lessons", icon=":material/co_present:"),
         st.Page("app_pages/lab.py", title="2-D lab", icon=":material/scatter_plot:"),
+        st.Page("app_pages/judge.py", title="Real or generated?", icon=":material/how_to_vote:"),
     ],
     "Train and inspect": [
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),

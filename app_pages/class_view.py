@@ -7,8 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app_pages.components.login import current_user
+from app_pages.components.round_view import show_results
 from app_pages.components.shared import controls, guard, listing, picture_file, runs_dir, url_select
 from genlab.classroom import roster
+from genlab.teaching import rounds
 from genlab.views.metric_info import METRICS, best_first
 from genlab.views.overview import (
     CLASS_METRICS,
@@ -113,9 +115,20 @@ def class_rows() -> tuple[tuple[str, int], list[dict]]:
     return key, _class_rows(*key, runs.summaries)
 
 
+def live_round() -> None:
+    """The open Real-or-generated round's results as they come in, for whoever leads rounds."""
+    found = rounds.current_round(runs_dir())
+    if found is None or not found.is_open or not rounds.may_lead(runs_dir(), current_user()):
+        return
+    st.subheader("Real or generated? The open round")
+    st.fragment(show_results, run_every=3)(runs_dir(), found, "class")
+    st.page_link("app_pages/judge.py", label="Open the round", icon=":material/how_to_vote:")
+
+
 def page() -> None:
     st.title("Class")
     locked_out()
+    live_round()
     rows_key, rows = class_rows()
     if not rows:
         st.info("No runs yet.")

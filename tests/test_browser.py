@@ -419,3 +419,41 @@ def test_the_runs_table_shows_every_column_on_a_laptop_screen(demo_server, demos
             assert widths[0] <= widths[1] + 1, widths
     finally:
         shutil.rmtree(run.path)
+
+
+def test_two_students_answer_a_round_and_the_teacher_sees_both_counted(tmp_path, monkeypatch):
+    """#27: the teacher starts a round from the page; two students, each in their own browser,
+    answer by click and by key; the teacher's live results count both."""
+    from playwright.sync_api import expect
+
+    from genlab.classroom import roster
+
+    runs = tmp_path / "runs"
+    for run_id in ("demo-dcgan-fashion", "demo-vae-fashion"):
+        shutil.copytree(ROOT / "checkpoints" / run_id, runs / run_id)
+    passwords = {name: roster.add(runs, name, teacher=name == "ms-lee") for name in ("amy", "ben", "ms-lee")}
+    monkeypatch.setenv("GENLAB_CLASS", "1")
+
+    def log_in(page, url, name):
+        page.goto(f"{url}/judge")
+        page.get_by_label("Name").fill(name)
+        page.get_by_role("textbox", name="Password").fill(passwords[name])
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_text(f"Logged in as {name}")).to_be_visible()
+
+    with streamlit_server(runs, tmp_path / "data", tmp_path / "streamlit.log") as url, \
+            chromium_page(height=1400) as teacher:
+        log_in(teacher, url, "ms-lee")
+        teacher.get_by_role("button", name="Start the round").click()
+        expect(teacher.get_by_text("Image 1 of 20")).to_be_visible()
+        for name in ("amy", "ben"):
+            student = teacher.context.browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            log_in(student, url, name)
+            expect(student.get_by_text("Image 1 of 20")).to_be_visible()
+            student.get_by_role("button", name="Real").click()
+            expect(student.get_by_text("Image 2 of 20")).to_be_visible()
+            student.keyboard.press("ArrowRight")  # "generated", by its key
+            expect(student.get_by_text("Image 3 of 20")).to_be_visible()
+            expect(student.get_by_text("Results so far")).to_have_count(0)
+        expect(teacher.get_by_text(re.compile(r"2 people\s*gave 4 answers"))).to_be_visible()
+        teacher.screenshot(path=str(ARTIFACTS / "round-teacher.png"), full_page=True)

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE_FILES = sorted(p.stem for p in (ROOT / "app_pages").glob("*.py") if p.stem != "__init__")
 TITLES = {"home": "GenLab", "learn": "GANs and VAEs", "lessons": "Lessons", "lab": "2-D lab",
           "train": "Train a model", "runs": "Runs", "samples": "Samples", "latent": "Latent space",
-          "compare": "GAN vs VAE", "repair": "Repair images: GAN vs VAE", "class_view": "Class"}
+          "compare": "GAN vs VAE", "repair": "Repair images: GAN vs VAE",
+          "judge": "Real or generated?", "class_view": "Class"}
 
 
 def test_the_navigation_lists_every_page_once_in_sections():

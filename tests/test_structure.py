@@ -107,7 +107,7 @@ def page_shape_problems(module: ast.Module) -> list[str]:
 
 def test_every_page_is_a_page_function_run_under_guard():
     assert {p.name: page_shape_problems(tree(p)) for p in PAGE_SCRIPTS if page_shape_problems(tree(p))} == {}
-    assert len(PAGE_SCRIPTS) == 11
+    assert len(PAGE_SCRIPTS) == 12
 
 
 def test_the_page_shape_check_catches_a_bare_script():

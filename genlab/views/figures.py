@@ -199,3 +199,19 @@ def training_data_figure(evaluations: dict[str, dict[str, Any]]) -> go.Figure:
                       margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
     return fig
 
+
+
+def round_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """A Real-or-generated round's results: for each run (and the real images) the share of
+    its images judged real, with its 95% interval, and the line at 50% where people cannot
+    tell. `rows`: {"source", "rate", "low", "high", "answers", "real"}."""
+    fig = go.Figure(go.Bar(
+        x=[r["source"] for r in rows], y=[r["rate"] for r in rows],
+        marker_color=[palette.REAL if r["real"] else palette.GENERATED for r in rows],
+        error_y=dict(type="data", symmetric=False, array=[r["high"] - r["rate"] for r in rows],
+                     arrayminus=[r["rate"] - r["low"] for r in rows], visible=True),
+        text=[f"{r['rate']:.0%} of {r['answers']}" for r in rows], textposition="inside"))
+    fig.add_hline(y=0.5, line_dash="dot", line_color="grey", annotation_text="can't tell (50%)")
+    fig.update_layout(title="Judged real", height=360, yaxis=dict(range=[0, 1], tickformat=".0%", title="judged real"),
+                      margin=dict(l=10, r=10, t=40, b=10))
+    return fig
