@@ -8,6 +8,7 @@ import streamlit as st
 from app_pages.components.login import current_user
 from app_pages.components.round_view import show_results
 from app_pages.components.shared import controls, drawn_width, guard, model_at, run_dataset, runs_dir, viewable_runs
+from genlab import settings
 from genlab.classroom.access import NotAllowed
 from genlab.config import SEED_MAX
 from genlab.data import DATASETS
@@ -37,10 +38,13 @@ def image_png(round_id: str, item: int, width: int, _found: rounds.Round) -> byt
 
 
 def judge(round_id: str, item: int, said: str, who: str) -> None:
-    """A button's callback: record the answer (a second one is ignored) and keep what to say of it."""
+    """A button's callback: record the answer (a second one is ignored) and keep what to say of
+    it. In a class the roster decides at the click whether this member may still answer."""
+    if settings.class_mode() and current_user() is None:
+        return
     try:
-        rounds.answer(runs_dir(), round_id, who, item, said)
-    except rounds.RoundError as exc:
+        rounds.answer(runs_dir(), round_id, who, item, said, current_user())
+    except (rounds.RoundError, NotAllowed) as exc:
         st.session_state["round-said"] = (round_id, item, said, str(exc))
         return
     st.session_state["round-said"] = (round_id, item, said, None)

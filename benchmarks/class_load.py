@@ -17,8 +17,13 @@ the same runs, for a side-by-side baseline. `--chromium` drives the students wit
 Chromium instead (Playwright; the check, for a small class, that the light client waits for
 what a browser waits for).
 
+`--play IMAGES` then has every student play a Real-or-generated round of that many images
+that the teacher started, answering about every --answer-s seconds (2): the round page's and
+each answer's wait, and the app's share of its core meanwhile.
+
 Usage: python benchmarks/class_load.py [--students 30] [--runs 100] [--workers 2]
        [--idle-s 60] [--idle-page runs] [--think-s 3] [--checkout DIR] [--chromium]
+       [--play 20 [--answer-s 2]]
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from genlab.classroom.access import User  # noqa: E402
 from genlab.presets import make_config  # noqa: E402
 from genlab.store.atomic import write_json_atomic  # noqa: E402
 from genlab.store.runs import read_json  # noqa: E402
+from genlab.teaching import rounds  # noqa: E402
 from genlab.teaching.demos import demo_runs  # noqa: E402
 from tests.streamlit_client import Tab  # noqa: E402
 from tests.streamlit_server import CHROMIUM, FLAGS, free_port, server_pid, streamlit_server  # noqa: E402
@@ -201,6 +207,37 @@ async def light_class(url: str, visitors: list[tuple[str, str]], pid: int, arriv
     return times, memory, wall, idle_cpu
 
 
+async def light_player(url: str, token: str, delay: float, times: dict[str, list], every_s: float) -> None:
+    """One student playing the open Real-or-generated round: the page, then an answer about
+    every `every_s` seconds (Real or Generated at random) until they have judged every image."""
+    await asyncio.sleep(delay)
+    try:
+        async with Tab(url, cookies={COOKIE: token}) as tab:
+            run = await tab.open("judge")
+            times["Round page"].append(run.seconds)
+            while "Image " in run.texts():
+                await asyncio.sleep(random.uniform(0.5, 1.5) * every_s)
+                run = await tab.click(run.widget("button", random.choice(["Real", "Generated"])))
+                times["Answer"].append(run.seconds)
+    except Exception as exc:
+        times["failed"].append(f"player: {type(exc).__name__}: {exc}")
+
+
+async def play_round(url: str, tokens: list[str], pid: int, arrive_s: float, every_s: float) -> tuple[dict, float]:
+    """Every student plays the open round at once; their times and the app's share of its core."""
+    times: dict[str, list] = {"Round page": [], "Answer": [], "failed": []}
+    before, start = cpu_s(pid), time.perf_counter()
+    await asyncio.gather(*(light_player(url, token, random.uniform(0, arrive_s), times, every_s) for token in tokens))
+    return times, (cpu_s(pid) - before) / (time.perf_counter() - start)
+
+
+def round_runs(runs_dir: Path) -> list[str]:
+    """A GAN and a VAE of the class's runs, for the round."""
+    names = sorted(p.name for p in runs_dir.iterdir() if p.is_dir() and "-" in p.name)
+    return [next(n for n in names if n.split("-", 1)[1].startswith(kind)) for kind in ("dcgan-fashion-0",
+                                                                                      "vae-fashion-0")]
+
+
 async def nobody(pid: int, idle_s: float) -> float:
     """The app's CPU-seconds over `idle_s` with no tab open (its watcher, the workers' files)."""
     before = cpu_s(pid)
@@ -246,6 +283,9 @@ def main() -> None:
     parser.add_argument("--idle-page", default="runs", help="the page (and ?query) each tab keeps open")
     parser.add_argument("--checkout", type=Path, default=ROOT, help="the checkout whose app.py is served")
     parser.add_argument("--chromium", action="store_true")
+    parser.add_argument("--play", type=int, default=0, metavar="IMAGES",
+                        help="then the students play a Real-or-generated round of this many images")
+    parser.add_argument("--answer-s", type=float, default=2.0, help="a player answers about this often")
     args = parser.parse_args()
     random.seed(0)
     base = Path(tempfile.mkdtemp())
@@ -281,10 +321,17 @@ def main() -> None:
                 empty_cpu = asyncio.run(nobody(pid, args.idle_s))
                 crowd, memory, wall, idle_cpu = asyncio.run(light_class(url, visitors, pid, args.arrive_s,
                                                                         args.idle_s, args.idle_page, args.think_s))
+                if args.play:
+                    rounds.start_round(runs_dir, round_runs(runs_dir), args.play, 0, User("teacher", teacher=True),
+                                       test_size=10_000)
+                    played = asyncio.run(play_round(url, [tokens[n] for n in names], pid, args.arrive_s,
+                                                    args.answer_s))
     finally:
         for run in workers:
             jobs.cancel(runs_dir, run.id)
     report(args, alone, crowd, memory, wall, (idle_cpu, empty_cpu))
+    if args.play:
+        report_round(args, *played)
     shutil.copy(base / "streamlit.log", Path(tempfile.gettempdir()) / "class-load-streamlit.log")
     shutil.rmtree(base, ignore_errors=True)
 
@@ -312,6 +359,18 @@ def report(args: argparse.Namespace, alone: dict, crowd: dict, memory: list[floa
               f"{args.students} tabs open ({100 * idle_cpu / args.idle_s:.0f}% of its core), {empty_cpu:.1f} CPU-s "
               f"with none: {per_tab:.3f} CPU-s per tab per minute")
     print(f"App memory (RSS): peak {max(memory, default=0):.0f} MB")
+
+
+def report_round(args: argparse.Namespace, times: dict[str, list], core_share: float) -> None:
+    print(f"\nThen all {args.students} played a round of {args.play} images, an answer about every "
+          f"{args.answer_s:g} s each (the app at {100 * core_share:.0f}% of its core meanwhile):")
+    print("| wait | median s | p95 s | answered |")
+    print("|---|---|---|---|")
+    for name in ("Round page", "Answer"):
+        values = times[name]
+        if values:
+            print(f"| {name} | {statistics.median(values):.2f} | {percentile(values, 0.95):.2f} | {len(values)} |")
+    print(f"{len(times['failed'])} player(s) failed" + "".join(f"\n- {line}" for line in times["failed"][:10]))
 
 
 if __name__ == "__main__":

@@ -101,12 +101,18 @@ class Tab:
         self.widgets[widget.id] = state
         return await self._full_run("", timeout_s)
 
-    async def _full_run(self, query: str, timeout_s: float) -> Run:
+    async def click(self, button: Any, timeout_s: float = 120) -> Run:
+        """Click a button and wait for the page to be drawn again: its trigger goes with this
+        request only, as the browser sends it (the widgets set before go along)."""
+        trigger = WidgetState(id=button.id, trigger_value=True)
+        return await self._full_run("", timeout_s, extra=[trigger])
+
+    async def _full_run(self, query: str, timeout_s: float, extra: list[WidgetState] | None = None) -> Run:
         while not self._finished.empty():
             self._finished.get_nowait()
         self._elements = []
         start, before = time.perf_counter(), self.full_runs
-        await self._send(query=query)
+        await self._send(query=query, extra=extra or [])
         while True:
             left = timeout_s - (time.perf_counter() - start)
             status, at, started = await asyncio.wait_for(self._finished.get(), left)
@@ -115,12 +121,12 @@ class Tab:
             if status == FULL_RUN_DONE and started > before:
                 return Run(at - start, list(self._elements))
 
-    async def _send(self, query: str = "", fragment_id: str = "") -> None:
+    async def _send(self, query: str = "", fragment_id: str = "", extra: list[WidgetState] | None = None) -> None:
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string = query
         state.page_name = self.page
-        state.widget_states.widgets.extend(self.widgets.values())
+        state.widget_states.widgets.extend([*self.widgets.values(), *(extra or [])])
         if fragment_id:
             state.fragment_id = fragment_id
             state.is_auto_rerun = True

@@ -146,3 +146,13 @@ def test_people_and_fid_agree_or_not_as_the_rank_correlation_says():
     disagree = rounds.fid_agreement(out, {"a": 80.0, "b": 20.0, "c": 10.0})
     assert not disagree.as_expected and "+1.00" in disagree.text and "disagree" in disagree.text
     assert rounds.fid_agreement(out, {"a": 10.0}) is None  # one run with an FID: nothing to rank
+
+
+def test_a_removed_student_answers_nothing(demo_runs):
+    enrol(demo_runs, User("ada"))
+    found = started(demo_runs)
+    assert rounds.answer(demo_runs, found.id, "ada", 0, "real", User("ada"))
+    roster.remove(demo_runs, "ada")
+    with pytest.raises(NotAllowed, match="no longer on this class's roster"):
+        rounds.answer(demo_runs, found.id, "ada", 1, "real", User("ada"))
+    assert [a["item"] for a in rounds.read_answers(demo_runs, found.id)] == [0]

@@ -197,9 +197,13 @@ def load_round(runs_dir: Path, round_id: str) -> Round:
         raise RoundError(f"round {round_id} cannot be read: {exc}") from exc
 
 
-def answer(runs_dir: Path, round_id: str, user: str, item: int, said: str) -> bool:
-    """Record that `user` judged image `item` real or generated; False (nothing written) for a
-    second answer to the same image. Refused for a closed round or an image it does not have."""
+def answer(runs_dir: Path, round_id: str, player: str, item: int, said: str, member: User | None = None) -> bool:
+    """Record that `player` judged image `item` real or generated; False (nothing written) for
+    a second answer to the same image. Refused for a closed round or an image it does not have.
+    In a class the player is the class `member`, checked against the roster as it is now: a
+    removed account answers nothing."""
+    if member is not None:
+        player = roster.current(runs_dir, member).name
     if said not in ANSWERS:
         raise RoundError(f"an answer is one of {', '.join(ANSWERS)}, not {said!r}")
     _, answers_path, lock = _paths(runs_dir, round_id)
@@ -209,9 +213,9 @@ def answer(runs_dir: Path, round_id: str, user: str, item: int, said: str) -> bo
             raise RoundError("this round is closed: its answers are counted")
         if not 0 <= item < len(found.items):
             raise RoundError(f"round {round_id} has no image {item}")
-        if any(a["user"] == user and a["item"] == item for a in read_answers(runs_dir, round_id)):
+        if any(a["user"] == player and a["item"] == item for a in read_answers(runs_dir, round_id)):
             return False
-        line = json.dumps({"user": user, "item": item, "answer": said, "time": time.time()}) + "\n"
+        line = json.dumps({"user": player, "item": item, "answer": said, "time": time.time()}) + "\n"
         with answers_path.open("a", encoding="utf-8") as f:
             f.write(line)
             f.flush()
