@@ -160,7 +160,7 @@ def prototype_block(lesson: Lesson, runs: dict[str, Run]) -> None:
          "of each class", nrow=len(scores["test_indices"]), role="real")
     found = prototype_findings(scores, {role: e for role, run in runs.items() if (e := latest_evaluation(run))})
     if found:
-        say(found)
+        evidence.say(found)
     else:
         st.caption("Evaluate the runs to compare them with the pretend model.")
 
@@ -203,7 +203,7 @@ def truncation_block(lesson: Lesson, runs: dict[str, Run]) -> None:
     sweep = cached_sweep(str(run.path), step, model, run_dataset(run))
     with c2:
         st.plotly_chart(truncation_figure(sweep, chosen), key="truncation-sweep")
-    say(truncation_findings(sweep))
+    evidence.say(truncation_findings(sweep))
 
 
 def nearest_block(lesson: Lesson, runs: dict[str, Run]) -> None:
@@ -222,16 +222,11 @@ EXTRAS = {"prototype-scores": prototype_block, "walk-reach": walk_block, "trunca
           "nearest-training": nearest_block}
 
 
-def say(found: list[Finding]) -> None:
-    for finding in found:
-        st.markdown((":material/check_circle: " if finding.as_expected else ":material/error: ") + finding.text)
-
-
 def say_under_heading(found: list[Finding]) -> None:
     """Findings under "What these runs show" (nothing at all when there are none)."""
     if found:
         st.markdown("#### What these runs show")
-    say(found)
+    evidence.say(found)
 
 
 def findings(lesson: Lesson, runs: dict[str, Run]) -> None:

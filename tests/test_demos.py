@@ -106,15 +106,16 @@ def test_learn_page_shows_evidence_from_the_demos(demos_dir, monkeypatch):
     assert len(at.get("plotly_chart")) >= 4  # two class histograms, the KL fits, two Gaussians
 
 
-@pytest.mark.parametrize("slug", list(LESSONS))
+# The two lessons of #26 are opened by tests/test_lessons_uses.py, which checks their findings too.
+@pytest.mark.parametrize("slug", [s for s in LESSONS if s not in ("repair", "training-data")])
 def test_each_lesson_runs_on_the_demos(demos_dir, monkeypatch, slug):
     at = open_demo_page(demos_dir, monkeypatch, "lessons", lesson=slug)
     assert at.title[0].value == LESSONS[slug].title
-    assert images(at) >= (1 if slug == "repair" else 2)  # the repairs are one picture of rows
+    assert images(at) >= 2
     assert not at.warning
 
 
-@pytest.mark.parametrize("slug", list(LESSONS))
+@pytest.mark.parametrize("slug", [s for s, lesson in LESSONS.items() if lesson.claims])
 def test_every_claim_a_lesson_shows_quotes_the_numbers_beside_it(demos_dir, monkeypatch, slug):
     """#12: a lesson's text said the GAN is more precise while the table beside it said the
     VAE is. Each finding shown now quotes the latest numbers of the runs shown, and says

@@ -143,7 +143,7 @@ def test_the_uses_lessons_show_their_evidence_and_findings(slug, demos_dir, monk
     assert at.title[0].value == LESSONS[slug].title
     marks = [m.value for m in at.markdown if m.value.startswith(":material/")]
     assert len(marks) == (3 if slug == "repair" else 5), shown
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("image")) >= 1 and not at.warning
 
 
 def test_the_training_data_lesson_launches_its_conditional_runs(runs_dir):

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from genlab.data import load_dataset
-from genlab.metrics.training_data import augmentation, classification_accuracy_score, training_data_scores
+from genlab.metrics import training_data
+from genlab.metrics.training_data import augmentation, classification_accuracy_score, model_drawer, training_data_scores
 from genlab.store.snapshots import load_model
 from genlab.training.trainer import Trainer
 from tests.support import needs_fashion, tiny_run
@@ -14,6 +15,12 @@ from tests.support import needs_fashion, tiny_run
 @pytest.fixture(scope="module")
 def fashion():
     return load_dataset("fashion-mnist")
+
+
+@pytest.fixture(autouse=True)
+def shorter_training(monkeypatch):
+    """The known answers hold for any fair training of the classifier: 150 steps, not 500."""
+    monkeypatch.setattr(training_data, "STEPS", 150)
 
 
 def real_images_of(data, labels, seed):
@@ -58,3 +65,5 @@ def test_a_conditional_runs_scores_are_accuracies_on_the_real_test_set(runs_dir)
     aug = scores["augmentation"]
     assert 0 <= scores["cas"] <= 1 and scores["cas_real"] > 0.5 and scores["cas_images"] == 5000
     assert len(aug["with_generated"]) == len(aug["seeds"]) == 3 and aug["gain_std"] >= 0
+    drawn = model_drawer(model)(torch.tensor([3, 3, 7]), seed=0)
+    assert drawn.shape == (3, 1, 8, 8) and torch.equal(drawn, model_drawer(model)(torch.tensor([3, 3, 7]), seed=0))

@@ -11,8 +11,15 @@ from genlab.data import DatasetError, DatasetUnavailable
 from genlab.models.latent import farthest_seed, interpolate
 from genlab.store.evaluations import latest_evaluation
 from genlab.store.runs import Run
+from genlab.teaching.lessons import Finding
 from genlab.views.figures import histogram_figure
 from genlab.views.metric_info import covered_line, metric_rows
+
+
+def say(found: list[Finding]) -> None:
+    """Findings, each marked as going the textbook's way or against it."""
+    for finding in found:
+        st.markdown((":material/check_circle: " if finding.as_expected else ":material/error: ") + finding.text)
 
 
 def samples(run: Run, seed: int, n: int = 36, caption: str | None = None) -> None:

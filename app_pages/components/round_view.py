@@ -7,10 +7,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages.components.evidence import say
 from genlab.store.evaluations import latest_evaluation
 from genlab.store.runs import RunError, open_run
 from genlab.teaching import rounds
-from genlab.teaching.lessons import Finding
 from genlab.views.figures import round_figure
 
 
@@ -53,8 +53,4 @@ def show_results(runs_dir: Path, found: rounds.Round, key: str) -> None:
                 "them (50% would mean the generators won; the brackets are 95% intervals).")
     agreement = rounds.fid_agreement(out, {r["source"]: r["fid"] for r in rows if r["fid"] is not None})
     if agreement is not None:
-        say(agreement)
-
-
-def say(finding: Finding) -> None:
-    st.markdown((":material/check_circle: " if finding.as_expected else ":material/error: ") + finding.text)
+        say([agreement])
