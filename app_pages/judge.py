@@ -12,7 +12,7 @@ from genlab import settings
 from genlab.classroom.access import NotAllowed
 from genlab.config import SEED_MAX
 from genlab.data import DATASETS
-from genlab.store.runs import open_run
+from genlab.store.runs import RunError, open_run
 from genlab.teaching import rounds
 from genlab.views.overview import comparison_pair
 from genlab.views.pictures import image_grid, png_bytes
@@ -30,11 +30,22 @@ def player() -> str:
 def image_png(round_id: str, item: int, width: int, _found: rounds.Round) -> bytes:
     """One image of a round as PNG, made once for every session (everyone sees the same)."""
     entry = _found.items[item]
-    test = run_dataset(open_run(runs_dir(), next(iter(_found.runs)))).x_test
-    model = None if entry.source == rounds.REAL else model_at(open_run(runs_dir(), entry.source),
-                                                              _found.runs[entry.source])[0]
-    image = rounds.item_image(entry, test, model).detach().cpu()
+    if entry.source == rounds.REAL:
+        image = rounds.item_image(entry, test_images(_found))
+    else:
+        image = rounds.item_image(entry, None, model_at(open_run(runs_dir(), entry.source),
+                                                         _found.runs[entry.source])[0]).detach().cpu()
     return png_bytes(image_grid(image[None], nrow=1, scale=max(1, width // image.shape[-1])))
+
+
+def test_images(found: rounds.Round):
+    """The test images of the round's data, from the first of its runs that can still be read."""
+    for run_id in found.runs:
+        try:
+            return run_dataset(open_run(runs_dir(), run_id)).x_test
+        except RunError:
+            continue
+    raise RunError("none of this round's runs can be read any more")
 
 
 def judge(round_id: str, item: int, said: str, who: str) -> None:
@@ -67,6 +78,19 @@ def last_answer(found: rounds.Round) -> None:
         st.error(f"Wrong: image {item + 1} was {truth}.")
 
 
+def next_image(found: rounds.Round, answers: list[dict], who: str) -> tuple[int | None, bytes | None]:
+    """The next image to judge and its picture; an image whose run cannot make it any more
+    (deleted or broken since the round started) is skipped, with a message."""
+    skipped = st.session_state.setdefault(f"round-skipped-{found.id}", set())
+    while (item := rounds.next_item(found, answers, who, frozenset(skipped))) is not None:
+        try:
+            return item, image_png(found.id, item, drawn_width(360), found)
+        except (RunError, OSError) as exc:
+            st.warning(f"Image {item + 1} is skipped: its run {found.items[item].source} cannot make it now ({exc}).")
+            skipped.add(item)
+    return None, None
+
+
 def play(found: rounds.Round) -> None:
     """The next image this person has not judged, the two buttons and their running score."""
     who = player()
@@ -74,13 +98,13 @@ def play(found: rounds.Round) -> None:
     mine = [a for a in answers if a["user"] == who]
     right = sum((a["answer"] == rounds.REAL) == (found.items[a["item"]].source == rounds.REAL) for a in mine)
     last_answer(found)
-    item = rounds.next_item(found, answers, who)
+    item, png = next_image(found, answers, who)
     if item is None:
         st.info(f"You have judged all {len(found.items)} images of this round: {right} right. The results come "
                 "when the teacher closes the round.")
         return
     st.markdown(f"**Image {item + 1} of {len(found.items)}** · your score: {right} of {len(mine)}")
-    st.image(image_png(found.id, item, drawn_width(360), found), width="content", output_format="PNG")
+    st.image(png, width="content", output_format="PNG")
     c1, c2 = st.columns(2)
     c1.button("Real", key="say-real", shortcut="left", icon=":material/photo_camera:", width="stretch",
               on_click=judge, args=(found.id, item, "real", who))

@@ -82,3 +82,16 @@ def test_the_class_page_shows_the_teacher_the_open_rounds_results_live_and_a_stu
     teacher = logged_in("class_view", "ms-lee", lee)
     assert "Real or generated? The open round" in texts(teacher) and "1 people** gave 1 answers" in texts(teacher)
     assert "Real or generated?" not in texts(logged_in("class_view", "amy", amy))
+
+
+def test_an_image_whose_run_was_deleted_after_the_start_is_skipped_with_a_message(demo_runs):
+    found, _ = rounds.start_round(demo_runs, [GAN, VAE], 10, 0, None, 10_000)
+    shutil.rmtree(demo_runs / GAN)
+    at = open_page("judge")
+    gone = [i for i, item in enumerate(found.items) if item.source == GAN]
+    first_left = next(i for i in range(10) if i not in gone)
+    assert f"Image {first_left + 1} of 10" in texts(at)
+    if gone[0] < first_left:
+        assert f"Image {gone[0] + 1} is skipped: its run {GAN} cannot make it now" in texts(at)
+    at.button(key="say-real").click().run()
+    assert rounds.read_answers(demo_runs, found.id)[0]["item"] == first_left

@@ -241,9 +241,11 @@ def read_answers(runs_dir: Path, round_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def next_item(found: Round, answers: list[dict[str, Any]], user: str) -> int | None:
-    """The first image of the round this user has not judged; None when they have judged all."""
-    done = {a["item"] for a in answers if a["user"] == user}
+def next_item(found: Round, answers: list[dict[str, Any]], user: str, skipped: frozenset[int] = frozenset()
+              ) -> int | None:
+    """The first image of the round this user has neither judged nor skipped (an image whose
+    run broke after the round started); None when none is left."""
+    done = {a["item"] for a in answers if a["user"] == user} | skipped
     return next((i for i in range(len(found.items)) if i not in done), None)
 
 
@@ -284,7 +286,7 @@ class Results:
 
 
 @torch.no_grad()
-def item_image(item: Item, test_images: torch.Tensor, model: GenerativeModel | None = None) -> torch.Tensor:
+def item_image(item: Item, test_images: torch.Tensor | None, model: GenerativeModel | None = None) -> torch.Tensor:
     """An image of the round [C, H, W]: the real test image, or the run's sample from the
     item's seed (a conditional model asked for the class seed mod its classes)."""
     if item.source == REAL:
