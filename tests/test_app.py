@@ -13,7 +13,9 @@ from genlab.training.trainer import Trainer
 from tests.pages import open_page
 from tests.support import texts, tiny_config, tiny_run
 
-pytestmark = pytest.mark.slow  # trains the runs it shows, and launches workers
+# Slow: trains the runs it shows, and launches workers. One xdist worker builds the module's
+# trained runs once (split across two workers, each built them: about 20 s more).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("app")]
 
 
 @pytest.fixture(scope="module")

@@ -174,6 +174,9 @@ MAIN_FIGURE = {"lessons?lesson=gan-vs-vae": ("[data-testid='stImage']", "What th
                "lab": (".js-plotly-plot", "What am I looking at?")}
 
 
+WIDE_CHECKED = ("lessons?lesson=gan-vs-vae", "compare", "class_view", "lab")
+
+
 @pytest.mark.parametrize("width, height", [(1280, 720), (1920, 1080)])
 def test_presenter_mode_puts_the_picture_on_the_first_screen(demo_server, width, height):
     """#12: at 1280x720 no picture was on the first screen of a lesson, Compare or the lab,
@@ -182,8 +185,10 @@ def test_presenter_mode_puts_the_picture_on_the_first_screen(demo_server, width,
 
     ARTIFACTS.mkdir(exist_ok=True)
     boxes = {}  # path: (top, height, share on the first screen)
+    # A full-HD projector has room to spare: there, one lesson and the pages laid out by width.
+    pages = {p: f for p, f in MAIN_FIGURE.items() if height == 720 or p in WIDE_CHECKED}
     with chromium_page(width=width, height=height) as page:
-        for path, (selector, last, *share) in MAIN_FIGURE.items():
+        for path, (selector, last, *share) in pages.items():
             page.goto(f"{demo_server}/{path}{'&' if '?' in path else '?'}present=true")
             expect(page.get_by_text(last).first).to_be_attached(timeout=60_000)
             figure = page.locator(selector).first
@@ -266,8 +271,8 @@ def test_the_repair_controls_redraw_the_repairs_and_go_into_the_url(demo_server)
     from playwright.sync_api import expect
 
     with chromium_page(height=1600) as page:
-        page.goto(f"{demo_server}/repair")
-        expect(page.get_by_text(re.compile(r"^A missing box of 50% of the side"))).to_be_visible(timeout=120_000)
+        page.goto(f"{demo_server}/repair?damage=noise")
+        expect(page.get_by_text("Gaussian noise of sigma 0.3, test images 0 to 7.")).to_be_visible(timeout=120_000)
         page.get_by_role("radio", name="pixels").click()
         expect(page).to_have_url(re.compile(r"damage=pixels"))
         expect(page.get_by_text("50% of the pixels missing, test images 0 to 7.")).to_be_visible(timeout=60_000)

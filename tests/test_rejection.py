@@ -12,6 +12,9 @@ from genlab.metrics.modes import mode_coverage
 from genlab.models import build_model
 from genlab.presets import make_config
 
+# One xdist worker fits the module's sampler once (split across two workers, each fitted it).
+pytestmark = pytest.mark.xdist_group("rejection")
+
 ON_MODE = 0.7
 
 

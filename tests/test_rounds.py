@@ -95,9 +95,10 @@ def test_thirty_people_answering_at_once_lose_no_answer_and_duplicate_none(demo_
     # 27 in threads of this process (as the app's sessions are), 3 in another process (as a
     # second app process behind nginx is): the lock holds across both
     threads = [threading.Thread(target=answer_all, args=(demo_runs, found.id, [p], range(20))) for p in people[:27]]
-    procs = [multiprocessing.get_context("spawn").Process(target=answer_all,
-                                                          args=(demo_runs, found.id, people[27:], range(20)))]
-    for worker in threads + procs:
+    # forked before any thread starts (a fork beside running threads may copy a held lock)
+    procs = [multiprocessing.get_context("fork").Process(target=answer_all,
+                                                         args=(demo_runs, found.id, people[27:], range(20)))]
+    for worker in procs + threads:
         worker.start()
     for worker in threads + procs:
         worker.join(120)
