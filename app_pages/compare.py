@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 from app_pages.components.metrics_view import show_evaluation
-from app_pages.components.shared import controls, guard, model_at, pick_run, show, viewable_runs
+from app_pages.components.shared import controls, guard, model_at, pick_gan_and_vae, show, viewable_runs
 from genlab.config import SEED_MAX
 from genlab.models import GenerativeModel, curves_for
 from genlab.models.latent import interpolate
@@ -14,7 +14,6 @@ from genlab.models.speed import samples_per_second
 from genlab.store.runs import Run
 from genlab.training.device import describe
 from genlab.views.figures import curves_figure
-from genlab.views.overview import comparison_pair
 
 SPEED_NOTE = ("Both make a sample in one pass of one network (the generator, or the VAE's decoder), so "
               "their speed follows their size. Iterative samplers need many passes per sample: a "
@@ -74,13 +73,7 @@ def column(name: str, run: Run, model: GenerativeModel, step: int, pick: Seeds) 
 def page() -> None:
     st.title("GAN vs VAE")
     with controls():
-        c1, c2 = st.columns(2)
-        # Unless the URL names runs, start on the fairest pair (same data and latent size).
-        pair = comparison_pair(viewable_runs())
-        with c1:
-            gan_run = pick_run("GAN run", key="gan", family="gan", prefer=pair and pair[0].run.id)
-        with c2:
-            vae_run = pick_run("VAE run", key="vae", family="vae", prefer=pair and pair[1].run.id)
+        gan_run, vae_run = pick_gan_and_vae(viewable_runs())
         if gan_run is None or vae_run is None:
             st.info("Compare needs one GAN run and one VAE run with snapshots.")
             return

@@ -7,11 +7,10 @@ import streamlit as st
 
 from app_pages.components.login import current_user
 from app_pages.components.round_view import show_results
-from app_pages.components.shared import controls, drawn_width, guard, model_at, run_dataset, runs_dir, viewable_runs
+from app_pages.components.shared import controls, drawn_width, guard, image_runs, model_at, run_dataset, runs_dir
 from genlab import settings
 from genlab.classroom.access import NotAllowed
 from genlab.config import SEED_MAX
-from genlab.data import DATASETS
 from genlab.store.runs import RunError, open_run
 from genlab.teaching import rounds
 from genlab.views.overview import comparison_pair
@@ -95,15 +94,14 @@ def play(found: rounds.Round) -> None:
     """The next image this person has not judged, the two buttons and their running score."""
     who = player()
     answers = rounds.read_answers(runs_dir(), found.id)
-    mine = [a for a in answers if a["user"] == who]
-    right = sum((a["answer"] == rounds.REAL) == (found.items[a["item"]].source == rounds.REAL) for a in mine)
+    mine = rounds.results(found, [a for a in answers if a["user"] == who])
     last_answer(found)
     item, png = next_image(found, answers, who)
     if item is None:
-        st.info(f"You have judged all {len(found.items)} images of this round: {right} right. The results come "
+        st.info(f"You have judged all {len(found.items)} images of this round: {mine.correct} right. The results come "
                 "when the teacher closes the round.")
         return
-    st.markdown(f"**Image {item + 1} of {len(found.items)}** · your score: {right} of {len(mine)}")
+    st.markdown(f"**Image {item + 1} of {len(found.items)}** · your score: {mine.correct} of {mine.answers}")
     st.image(png, width="content", output_format="PNG")
     c1, c2 = st.columns(2)
     c1.button("Real", key="say-real", shortcut="left", icon=":material/photo_camera:", width="stretch",
@@ -115,8 +113,7 @@ def play(found: rounds.Round) -> None:
 
 def start_form() -> None:
     """The teacher's (or, outside a class, anyone's) form that starts a round."""
-    runs = [s for s in viewable_runs() if DATASETS.get(s.config.data.name) is None
-            or DATASETS[s.config.data.name].kind == "images"]
+    runs = image_runs()
     if not runs:
         st.info("A round needs runs of images with snapshots: train one on the Train page.")
         return

@@ -3,9 +3,8 @@
 import streamlit as st
 
 from app_pages.components.repairs import SHOWN, benchmark, damage_controls, live_repairs
-from app_pages.components.shared import controls, guard, pick_run, viewable_runs
-from genlab.data import DATASETS
-from genlab.views.overview import comparison_pair
+from app_pages.components.shared import controls, guard, image_runs, pick_gan_and_vae
+from genlab.data import draws_images
 
 HOW = ("Each model repairs by finding a code whose image agrees with the pixels that remain, and drawing the rest. "
        "A GAN has only its generator to search (gradient descent on z, the error counted on the visible pixels "
@@ -14,20 +13,10 @@ HOW = ("Each model repairs by finding a code whose image agrees with the pixels 
        "image is the repair.")
 
 
-def image_runs():
-    return [s for s in viewable_runs() if DATASETS.get(s.config.data.name) is None
-            or DATASETS[s.config.data.name].kind == "images"]
-
-
 def page() -> None:
     st.title("Repair images: GAN vs VAE")
     with controls("Runs and damage"):
-        pair = comparison_pair(image_runs())
-        c1, c2 = st.columns(2)
-        with c1:
-            gan_run = pick_run("GAN run", key="gan", family="gan", prefer=pair and pair[0].run.id)
-        with c2:
-            vae_run = pick_run("VAE run", key="vae", family="vae", prefer=pair and pair[1].run.id)
+        gan_run, vae_run = pick_gan_and_vae(image_runs())
         if gan_run is None or vae_run is None:
             st.info("Repair needs a GAN run and a VAE run of images with snapshots.")
             return
@@ -35,7 +24,7 @@ def page() -> None:
         first = int(st.number_input("First test image", 0, 9_999, 0, step=SHOWN, key="first", bind="query-params"))
     runs = {"GAN": gan_run, "VAE": vae_run}
     configs = [run.config().data for run in runs.values()]
-    if any(DATASETS.get(d.name) is not None and DATASETS[d.name].kind != "images" for d in configs):
+    if not all(draws_images(d.name) for d in configs):
         st.info("These runs draw 2-D points: pick a GAN and a VAE trained on images to repair images.")
         return
     if configs[0].name != configs[1].name:

@@ -38,7 +38,15 @@ from genlab.store.snapshots import load_model
 from genlab.training.device import CHOICES as DEVICES
 from genlab.training.device import pick_device
 from genlab.training.trainer import Trainer, check_config, dataset_for
-from genlab.views.metric_info import METHOD_NAMES, METRICS, number, repair_rows, shown, training_data_lines
+from genlab.views.metric_info import (
+    METHOD_NAMES,
+    METRICS,
+    number,
+    repair_rows,
+    repair_table,
+    shown,
+    training_data_lines,
+)
 from genlab.views.pictures import labelled_rows, picture, save_png
 
 EXIT_CODES = {"completed": 0, "cancelled": 130}
@@ -419,8 +427,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     labels = data.y_test[window] if model.n_classes else None
     print(f"repairing {args.n} test images with {run.id} at step {step}…", file=sys.stderr)
     done = repair_all(model, data.x_test[window], how, labels)
-    print_table(repair_rows({"repair": {"asked": {"damage": how.describe(), "damaged": done.damaged_errors,
-                                                   **done.errors}}}, ("asked",)))
+    print_table(repair_table({"damage": how.describe(), "damaged": done.damaged_errors, **done.errors}))
     rows = [("true", done.truth), ("damaged", done.damaged.images),
             *((f"repaired: {METHOD_NAMES[m]}", images) for m, images in done.repaired.items())]
     return _write_array(args.out, labelled_rows(rows))

@@ -19,7 +19,7 @@ import torch
 from genlab import settings
 from genlab.classroom.uploads import content_id, safe_name
 from genlab.config import RunConfig, ScheduleConfig
-from genlab.data import Dataset, load_dataset
+from genlab.data import Dataset, draws_images, load_dataset
 from genlab.data.folder import load_zip_bytes
 from genlab.jobs import ACTIVE, RunWatcher, evaluation_running
 from genlab.models import GenerativeModel
@@ -128,6 +128,23 @@ def pick_run(label: str, key: str, family: str | None = None, prefer: str | None
     chosen = url_select(label, ids, key, prefer)
     st.caption(run_label(chosen, summaries))
     return open_run(runs_dir(), chosen)
+
+
+def pick_gan_and_vae(summaries: list[RunSummary]) -> tuple[Run | None, Run | None]:
+    """A GAN run's picker and a VAE run's side by side (URL keys `gan` and `vae`), starting,
+    unless the URL names runs, on the fairest pair among `summaries` (same data and latent size)."""
+    pair = overview.comparison_pair(summaries)
+    c1, c2 = st.columns(2)
+    with c1:
+        gan = pick_run("GAN run", key="gan", family="gan", prefer=pair and pair[0].run.id)
+    with c2:
+        vae = pick_run("VAE run", key="vae", family="vae", prefer=pair and pair[1].run.id)
+    return gan, vae
+
+
+def image_runs() -> list[RunSummary]:
+    """The viewable runs of images (not of 2-D points)."""
+    return [s for s in viewable_runs() if draws_images(s.config.data.name)]
 
 
 def url_select(label: str, options: list[str], key: str, prefer: str | None = None) -> str:

@@ -13,7 +13,7 @@ from genlab.data.folder import load_folder
 from genlab.data.toys import load_toy
 from genlab.settings import data_dir
 
-__all__ = ["DATASETS", "Dataset", "DatasetError", "DatasetSpec", "DatasetUnavailable",
+__all__ = ["DATASETS", "draws_images", "Dataset", "DatasetError", "DatasetSpec", "DatasetUnavailable",
            "availability", "data_dir", "load_dataset"]
 
 
@@ -38,6 +38,11 @@ DATASETS: dict[str, DatasetSpec] = {s.name: s for s in [
     DatasetSpec("folder", "images", "your own images: a folder or a .zip, resized to 28/32/64 px",
                 None, None),
 ]}
+
+
+def draws_images(name: str) -> bool:
+    """Whether data of this name is images (a user's folder is; the 2-D toys are not)."""
+    return name not in DATASETS or DATASETS[name].kind == "images"
 
 
 def availability(name: str) -> tuple[bool, str]:

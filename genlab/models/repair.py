@@ -180,18 +180,19 @@ def repair_errors(truth: torch.Tensor, damaged: Damaged, model_images: torch.Ten
     """How far a repair is from the truth: on the hidden pixels, on the whole repaired image,
     and the model's own image on the observed pixels (its fit to what it was given; with
     nothing hidden, the model's reconstruction error)."""
-    repaired = put_back(damaged, model_images)
-    hidden_mse, hidden_psnr = mse_psnr(repaired, truth, damaged.hidden)
-    whole_mse, whole_psnr = mse_psnr(repaired, truth, torch.ones_like(damaged.hidden))
     fit_mse, _ = mse_psnr(model_images, damaged.images, damaged.observed)
-    return {"hidden_mse": hidden_mse, "hidden_psnr": hidden_psnr, "whole_mse": whole_mse,
-            "whole_psnr": whole_psnr, "fit_mse": fit_mse}
+    return {**_against_truth(put_back(damaged, model_images), truth, damaged), "fit_mse": fit_mse}
 
 
 def damaged_errors(truth: torch.Tensor, damaged: Damaged) -> dict[str, float | None]:
     """The damaged input's own errors, the numbers a repair must beat."""
-    hidden_mse, hidden_psnr = mse_psnr(damaged.images, truth, damaged.hidden)
-    whole_mse, whole_psnr = mse_psnr(damaged.images, truth, torch.ones_like(damaged.hidden))
+    return _against_truth(damaged.images, truth, damaged)
+
+
+def _against_truth(images: torch.Tensor, truth: torch.Tensor, damaged: Damaged) -> dict[str, float | None]:
+    """MSE and PSNR of `images` on the hidden pixels and on the whole image."""
+    hidden_mse, hidden_psnr = mse_psnr(images, truth, damaged.hidden)
+    whole_mse, whole_psnr = mse_psnr(images, truth, torch.ones_like(damaged.hidden))
     return {"hidden_mse": hidden_mse, "hidden_psnr": hidden_psnr, "whole_mse": whole_mse, "whole_psnr": whole_psnr}
 
 

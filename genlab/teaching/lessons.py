@@ -11,7 +11,7 @@ from typing import Any
 
 from genlab.config import RunConfig
 from genlab.presets import make_config
-from genlab.views.metric_info import METRICS, number, shown
+from genlab.views.metric_info import METRICS, best_repair, number, shown
 
 VIEWS = ("modes", "side-by-side", "regularisers", "repair", "training-data")
 @dataclass(frozen=True)
@@ -393,14 +393,6 @@ LESSONS: dict[str, Lesson] = {lesson.slug: lesson for lesson in [
 ]}
 
 
-def _best_repair(e: dict[str, Any], damage: str) -> tuple[str, dict[str, Any]] | None:
-    """The method with the lowest hidden-pixel error on one damage of an evaluation's repair
-    benchmark, and its numbers; None when the evaluation has none."""
-    scores = (e.get("repair") or {}).get(damage) or {}
-    methods = [(m, scores[m]) for m in ("search", "encoder") if m in scores]
-    return min(methods, key=lambda item: item[1]["hidden_mse"]) if methods else None
-
-
 REPAIR_JOBS = {"box": "Filling a missing box", "noise": "Removing noise"}
 
 
@@ -410,7 +402,7 @@ def repair_findings(evaluations: dict[str, dict[str, Any]], gan: str = "GAN", va
     what its search does, in a fraction of the time."""
     found = []
     for damage, job in REPAIR_JOBS.items():
-        g, v = (_best_repair(evaluations.get(role, {}), damage) for role in (gan, vae))
+        g, v = (best_repair(evaluations.get(role, {}), damage) for role in (gan, vae))
         if g is None or v is None:
             continue
         bench = evaluations[vae]["repair"]

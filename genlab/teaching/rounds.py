@@ -28,12 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from scipy.stats import spearmanr
 
 from genlab.classroom import roster
 from genlab.classroom.access import NotAllowed, User
 from genlab.config import ConfigError
-from genlab.data import DATASETS
+from genlab.data import draws_images
 from genlab.models import GenerativeModel
 from genlab.store.atomic import write_json_atomic
 from genlab.store.locks import exclusive
@@ -127,7 +126,7 @@ def usable_runs(runs_dir: Path, run_ids: list[str]) -> tuple[dict[str, Any], lis
             continue
         if not run.snapshot_steps():
             skipped.append(f"{run_id} is left out: it has no snapshot yet")
-        elif (spec := DATASETS.get(config.data.name)) is not None and spec.kind != "images":
+        elif not draws_images(config.data.name):
             skipped.append(f"{run_id} is left out: it draws 2-D points, not images")
         else:
             usable[run_id] = run
@@ -325,6 +324,8 @@ def fid_agreement(found: Results, fids: dict[str, float]) -> Finding | None:
     if len(set(rates)) == 1 or len(set(scores)) == 1:
         return Finding(text + "undefined: every run fooled people equally (or has the same FID), so there is no "
                        "ranking to compare.", False)
+    from scipy.stats import spearmanr  # here: importing scipy.stats takes a while, and only results need it
+
     rho = float(spearmanr(rates, scores).statistic)
     text += f"{rho:+.2f}. "
     if rho < 0:

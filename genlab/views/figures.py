@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import torch
 
 from genlab.views import palette
+from genlab.views.metric_info import repair_damages
 
 
 def ema(values: list[float], alpha: float) -> list[float]:
@@ -164,8 +165,8 @@ def repair_figure(benchmarks: dict[str, dict[str, Any]]) -> go.Figure:
     damaged input's: one bar per run and method, `benchmarks` being each run's eval.json
     `repair` entry by its name."""
     fig = go.Figure()
-    damages = ["box", "noise"]
     first = next(iter(benchmarks.values()))
+    damages = repair_damages(first)
     fig.add_trace(go.Bar(x=[first[d]["damage"] for d in damages], name="damaged input", marker_color=DAMAGED_GREY,
                          y=[first[d]["damaged"]["hidden_psnr"] for d in damages]))
     for i, (name, bench) in enumerate(benchmarks.items()):

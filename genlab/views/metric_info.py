@@ -95,6 +95,10 @@ MIN_REFERENCE = {**dict.fromkeys(("fid", "fid_floor", "kid", "kid_floor"), 200),
                                   "memorisation_ratio"), 100)}
 
 
+# The ways a model repairs an image (genlab.models.repair), as views name them.
+METHOD_NAMES = {"search": "search for z", "encoder": "encoder imputation"}
+
+
 def too_few_references(entry: dict[str, Any], key: str) -> int | None:
     """The number of real test images a number needs, when the evaluation had fewer; else None."""
     needed, had = MIN_REFERENCE.get(key), entry.get("n_test")
@@ -114,11 +118,22 @@ def number(entry: dict[str, Any], key: str) -> Any:
 
 
 def best_repair_psnr(entry: dict[str, Any]) -> float | None:
-    """The highest hidden-pixel PSNR among the methods that repaired the benchmark's box."""
-    box = (entry.get("repair") or {}).get("box") or {}
-    values = [box[m]["hidden_psnr"] for m in ("search", "encoder") if isinstance((box.get(m) or {}).get("hidden_psnr"),
-                                                                                 (int, float))]
-    return max(values) if values else None
+    """The hidden-pixel PSNR of the best repair of the benchmark's box."""
+    best = best_repair(entry, "box")
+    return None if best is None else best[1]["hidden_psnr"]
+
+
+def best_repair(entry: dict[str, Any], damage: str) -> tuple[str, dict[str, Any]] | None:
+    """The method with the lowest hidden-pixel error on one damage of an evaluation's repair
+    benchmark, and its numbers; None when the evaluation has none."""
+    scores = (entry.get("repair") or {}).get(damage) or {}
+    methods = [(m, scores[m]) for m in METHOD_NAMES if isinstance((scores.get(m) or {}).get("hidden_mse"), float)]
+    return min(methods, key=lambda item: item[1]["hidden_mse"]) if methods else None
+
+
+def repair_damages(bench: dict[str, Any]) -> list[str]:
+    """The damages a repair benchmark measured ("box", "noise"), in its order."""
+    return [name for name, scores in bench.items() if isinstance(scores, dict) and "damaged" in scores]
 
 
 def shown(entry: dict[str, Any], key: str) -> str:
@@ -194,22 +209,20 @@ def fid_line(run: Run) -> str:
     return f"{run.id}: FID {e['fid']:.1f} (real-vs-real floor {e['fid_floor']:.1f})"
 
 
-METHOD_NAMES = {"search": "search for z", "encoder": "encoder imputation"}
 
-
-def repair_rows(entry: dict[str, Any], damages: tuple[str, ...] = ("box", "noise")) -> list[dict[str, str]]:
+def repair_rows(entry: dict[str, Any]) -> list[dict[str, str]]:
     """One row per damage and method of an evaluation's repair benchmark (and the damaged
     input's own row): hidden-pixel MSE and PSNR, and the whole repaired image's PSNR."""
-    rows = []
     bench = entry.get("repair") or {}
-    for name in damages:
-        scores = bench.get(name) or {}
-        for method in ("damaged", "search", "encoder"):
-            if scores.get(method):
-                rows.append({"damage": scores.get("damage", name),
-                             "images": "damaged input" if method == "damaged" else METHOD_NAMES[method],
-                             **error_cells(scores[method])})
-    return rows
+    return [row for name in repair_damages(bench) for row in repair_table(bench[name])]
+
+
+def repair_table(scores: dict[str, Any]) -> list[dict[str, str]]:
+    """The rows of one damage's repairs ({"damage": words, "damaged": errors, method: errors}):
+    the damaged input's, then each method's."""
+    methods = [m for m in METHOD_NAMES if m in scores]
+    return [{"damage": scores["damage"], "images": "damaged input" if m == "damaged" else METHOD_NAMES[m],
+             **error_cells(scores[m])} for m in ["damaged", *methods]]
 
 
 def error_cells(e: dict[str, Any]) -> dict[str, str]:
